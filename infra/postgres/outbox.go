@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Publisher sends events to a topic; infra/kafka's writer satisfies it. Publish returns only once the
+// broker has stored every event (acks=all).
+type Publisher interface {
+	Publish(ctx context.Context, topic string, evs ...event.Event) error
+}
+
+// Outbox writes facts in the caller's transaction and publishes them after commit. A row left
+// unpublished (the process died, the broker was down) is republished by Sweep; the event id is fixed
+// in the row, so consumers can deduplicate a republished event.
+type Outbox struct {
+	pool  *pgxpool.Pool
+	pub   Publisher
+	topic string
+	log   *slog.Logger
+}
+
+// NewOutbox publishes to topic (the broker topic) through pub.
+func NewOutbox(pool *pgxpool.Pool, pub Publisher, topic string, log *slog.Logger) *Outbox {
+	return &Outbox{pool: pool, pub: pub, topic: topic, log: log}
+}
+
+// Add stores evs in tx. Call Flush with the same events once tx has committed.
+func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error {
+	batch := &pgx.Batch{}
+	for _, e := range evs {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("outbox encode %s: %w", e.Type(), err)
+		}
+		batch.Queue(`INSERT INTO outbox (id, topic, event) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, e.ID(), o.topic, body)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("outbox insert: %w", err)
+	}
+	return nil
+}
+
+// Flush publishes committed events and marks them published. An error is logged and swallowed: the
+// state change is committed, and Sweep will publish what is left.
+func (o *Outbox) Flush(ctx context.Context, evs ...event.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	if err := o.pub.Publish(ctx, o.topic, evs...); err != nil {
+		o.log.WarnContext(ctx, "outbox publish failed; the sweep will retry", "events", len(evs), "err", err)
+		return
+	}
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID()
+	}
+	if _, err := o.pool.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
+		o.log.WarnContext(ctx, "outbox mark published failed; the sweep will republish", "err", err)
+	}
+}
+
+// Sweep publishes up to limit rows left unpublished for longer than olderThan, oldest first, and
+// returns how many it published. Concurrent sweeps skip each other's rows.
+func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) (int, error) {
+	var n int
+	err := InTx(ctx, o.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, topic, event FROM outbox
+			WHERE published_at IS NULL AND created_at < now() - $1::interval
+			ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.String(), limit)
+		if err != nil {
+			return err
+		}
+		byTopic := map[string][]event.Event{}
+		var ids []string
+		for rows.Next() {
+			var id, topic string
+			var body []byte
+			if err := rows.Scan(&id, &topic, &body); err != nil {
+				return err
+			}
+			var e event.Event
+			if err := json.Unmarshal(body, &e); err != nil {
+				return fmt.Errorf("outbox row %s: %w", id, err)
+			}
+			byTopic[topic] = append(byTopic[topic], e)
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for topic, evs := range byTopic {
+			if err := o.pub.Publish(ctx, topic, evs...); err != nil {
+				return fmt.Errorf("sweep publish: %w", err)
+			}
+		}
+		if len(ids) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,80 @@
+// Package postgres opens the pgx pool, applies the embedded migrations, runs transactions and owns the
+// transactional outbox. PostgreSQL is Parley's source of truth.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config of the pool. Zero values take the documented defaults.
+type Config struct {
+	URL      string // postgres://user@host:port/db?sslmode=disable
+	MaxConns int32  // default 16
+	// ConnectTimeout bounds the first ping; default 5s.
+	ConnectTimeout time.Duration
+}
+
+// Open creates the pool and checks the server answers.
+func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres config: %w", err)
+	}
+	pc.MaxConns = cfg.MaxConns
+	if pc.MaxConns == 0 {
+		pc.MaxConns = 16
+	}
+	timeout := cfg.ConnectTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres pool: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres ping %s: %w", pc.ConnConfig.Host, err)
+	}
+	return pool, nil
+}
+
+// InTx runs fn in a transaction: committed when fn returns nil, rolled back otherwise. A serialization
+// failure or deadlock is retried (bounded), so fn must only touch the database.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	const attempts = 3
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = pgx.BeginFunc(ctx, pool, fn)
+		if !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation (optionally of one constraint).
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return false
+	}
+	return constraint == "" || pe.ConstraintName == constraint
+}
