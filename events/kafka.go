@@ -78,10 +78,14 @@ func FromRecord(r Record) (event.Event, error) {
 		}
 		return e, e.Validate()
 	}
-	if header(r.Headers, headerPrefix+"specversion") == "" {
+	spec := header(r.Headers, headerPrefix+"specversion")
+	if spec == "" {
 		return event.Event{}, ErrNotCloudEvent
 	}
-	e := event.New(header(r.Headers, headerPrefix+"specversion"))
+	if spec != event.CloudEventsVersionV1 && spec != event.CloudEventsVersionV03 {
+		return event.Event{}, fmt.Errorf("binary cloudevent: unsupported specversion %q", spec)
+	}
+	e := event.New(spec)
 	for _, h := range r.Headers {
 		name, ok := strings.CutPrefix(strings.ToLower(h.Key), headerPrefix)
 		if !ok {

@@ -1,5 +1,8 @@
 // Package auth verifies access tokens and carries the verified caller. It is shared by every HTTP
-// function and the socket-edge, so both apply the same rules.
+// function and the socket-edge, so both apply the same rules: token verification against the
+// configured OIDC issuer (Verifier), revocation (Revocations: the Redis denylist), bans and role
+// checks against Keto with their degradation rules (Authorizer), the access policy middleware
+// (Policy, driven by the live rules file), and one-use WebSocket tickets (Tickets).
 package auth
 
 import (
@@ -13,6 +16,7 @@ type Principal struct {
 	SessionID string    // sid: one login on one device
 	TokenID   string    // jti: denylisted on logout
 	ExpiresAt time.Time // exp
+	IssuedAt  time.Time // iat: a user-wide revocation refuses every token issued before it
 }
 
 type principalKey struct{}

@@ -31,8 +31,9 @@ type ConsumerConfig struct {
 	GroupID string
 	// StartOffset applies when a partition has no committed offset: FirstOffset (default) or LastOffset.
 	StartOffset int64
-	// MaxWait is how long one fetch long-polls an idle partition; default 1s. A record that arrives is
-	// returned at once whatever this is.
+	// MaxWait is how long one fetch long-polls an idle partition; default 250ms. A record that arrives
+	// is returned at once whatever this is; closing a partition reader waits for its fetch, so this
+	// also bounds how long stopping takes.
 	MaxWait time.Duration
 	// MaxBytes bounds one fetch response; default 4 MiB.
 	MaxBytes int
@@ -61,7 +62,7 @@ func (c *ConsumerConfig) setDefaults() error {
 		return fmt.Errorf("kafka consumer: StartOffset must be FirstOffset or LastOffset, got %d", c.StartOffset)
 	}
 	if c.MaxWait <= 0 {
-		c.MaxWait = time.Second
+		c.MaxWait = 250 * time.Millisecond
 	}
 	if c.MaxBytes <= 0 {
 		c.MaxBytes = 4 << 20

@@ -74,8 +74,8 @@ func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) 
 	var n int
 	err := InTx(ctx, o.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, topic, event FROM outbox
-			WHERE published_at IS NULL AND created_at < now() - $1::interval
-			ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.String(), limit)
+			WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1)
+			ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`, olderThan.Seconds(), limit)
 		if err != nil {
 			return err
 		}

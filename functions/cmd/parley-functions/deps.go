@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/kafka"
+	"github.com/parley-im/parley/infra/keto"
 	"github.com/parley-im/parley/infra/postgres"
 	"github.com/parley-im/parley/infra/redis"
 )
@@ -61,6 +64,13 @@ type deps struct {
 	log   *slog.Logger
 	pool  *pgxpool.Pool
 	redis *goredis.Client
+
+	// Built on first use by identity.go's accessors (builders run one after another, before serving):
+	// one access layer, Keto client, outbox publisher and fallback registry for the whole process.
+	guard     *auth.Guard
+	ketoc     *keto.Client
+	publisher *kafka.Writer
+	fallbacks auth.Fallbacks
 }
 
 func newDeps(ctx context.Context, cfg config, log *slog.Logger) (*deps, error) {
@@ -92,6 +102,9 @@ func (d *deps) ready(ctx context.Context) error {
 }
 
 func (d *deps) close() {
+	if d.publisher != nil {
+		_ = d.publisher.Close()
+	}
 	_ = d.redis.Close()
 	d.pool.Close()
 }

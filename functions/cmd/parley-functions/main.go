@@ -23,7 +23,16 @@ type builder func(ctx context.Context, d *deps) (http.Handler, error)
 
 // builders lists the functions this process can run. Each function's file adds its own line.
 func builders() map[string]builder {
-	return map[string]builder{}
+	return map[string]builder{
+		"identity":      buildIdentity,
+		"contacts":      buildContacts,
+		"conversations": buildConversations,
+		"send":          buildSend,
+		"read":          buildRead,
+		"revoke":        buildRevoke,
+		"fanout":        buildFanout,
+		"sweep":         buildSweep,
+	}
 }
 
 func main() {

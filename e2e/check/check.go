@@ -1,0 +1,268 @@
+// Package check holds the "nothing lost" delivery check shared by every e2e scenario and by the fault
+// tests: every message the server acknowledged is stored, reaches every member by push or by pull
+// (history), is shown once, and in seq order.
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/parley-im/parley/e2e/client"
+	"github.com/parley-im/parley/events"
+)
+
+// Ledger records what a scenario was told and what it saw: the messages the server acknowledged
+// (a 2xx send or a result frame) and every message push each connection received. Safe for concurrent use.
+type Ledger struct {
+	mu     sync.Mutex
+	acked  map[string]events.Message            // message id -> message
+	pushes map[string]*receiver                 // receiver key -> what it saw
+	convs  map[string]map[string]events.Message // conversation -> id -> acked
+}
+
+type receiver struct {
+	userID string
+	seen   []events.Message // in arrival order
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger {
+	return &Ledger{
+		acked:  map[string]events.Message{},
+		pushes: map[string]*receiver{},
+		convs:  map[string]map[string]events.Message{},
+	}
+}
+
+// Acked records a message the server acknowledged.
+func (l *Ledger) Acked(m events.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.acked[m.ID] = m
+	if l.convs[m.ConversationID] == nil {
+		l.convs[m.ConversationID] = map[string]events.Message{}
+	}
+	l.convs[m.ConversationID][m.ID] = m
+}
+
+// Pushed records a message push received by connection key of user userID.
+func (l *Ledger) Pushed(userID, key string, m events.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.pushes[key]
+	if r == nil {
+		r = &receiver{userID: userID}
+		l.pushes[key] = r
+	}
+	r.seen = append(r.seen, m)
+}
+
+// Watch records every message push of conn (a tap: call it right after Dial, before sending).
+// key names the connection in reports; it must be unique per connection.
+func (l *Ledger) Watch(userID, key string, conn *client.Conn) {
+	l.mu.Lock()
+	if l.pushes[key] == nil {
+		l.pushes[key] = &receiver{userID: userID}
+	}
+	l.mu.Unlock()
+	conn.OnFrame(func(f events.Frame) {
+		if f.Type != events.FrameMessage {
+			return
+		}
+		if m, err := client.DecodeMessage(f); err == nil {
+			l.Pushed(userID, key, m)
+		}
+	})
+}
+
+// AckedCount returns how many messages were acknowledged.
+func (l *Ledger) AckedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
+// PushCount returns how many message pushes connection key has received.
+func (l *Ledger) PushCount(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.pushes[key]; r != nil {
+		return len(r.seen)
+	}
+	return 0
+}
+
+// Options relax the check for fault tests.
+type Options struct {
+	// AllowDuplicatePushes accepts a message pushed more than once to one connection (the edge resends
+	// unacked pushes after a restart); the client still shows it once because it dedupes by seq.
+	AllowDuplicatePushes bool
+	// PushRequired: every connection must have received every acked message of its conversations by
+	// push (no fault happened, so pull must not be needed).
+	PushRequired bool
+}
+
+// Member is a user whose view is checked, with a client to pull history as that user.
+type Member struct {
+	UserID string
+	API    *client.Client
+}
+
+// Report is what NothingLost found, for logs.
+type Report struct {
+	Acked        int
+	Pushes       int
+	PulledOnly   int // (connection, message) pairs that came only from history
+	DupPushes    int
+	Conversation map[string]int64 // conversation -> last seq seen in history
+}
+
+// NothingLost checks the ledger against the server:
+//   - every acked message is stored: the history (as seen by a member) has it at its seq, same id,
+//     same client_msg_id, and the history is gapless from 1;
+//   - every member of its conversation gets it: each connection watched for that member has it by
+//     push, or else it is in that member's pulled history (push ∪ pull covers everything);
+//   - it is shown once: no seq maps to two messages, no message to two seqs, and (unless allowed)
+//     no connection got the same message pushed twice;
+//   - in order: each connection's pushes of one conversation come in increasing seq.
+//
+// members are the users to check; conversations they are not in are skipped for them. It returns
+// every violation found, joined.
+func NothingLost(ctx context.Context, l *Ledger, members []Member, opt Options) (Report, error) {
+	l.mu.Lock()
+	convs := map[string][]events.Message{}
+	for cid, ms := range l.convs {
+		for _, m := range ms {
+			convs[cid] = append(convs[cid], m)
+		}
+	}
+	type conn struct {
+		key    string
+		userID string
+		seen   []events.Message
+	}
+	var conns []conn
+	for k, r := range l.pushes {
+		conns = append(conns, conn{k, r.userID, append([]events.Message(nil), r.seen...)})
+	}
+	l.mu.Unlock()
+	sort.Slice(conns, func(i, j int) bool { return conns[i].key < conns[j].key })
+
+	rep := Report{Conversation: map[string]int64{}}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	// Each member's view of history, per conversation it belongs to.
+	hist := map[string]map[string]map[int64]events.Message{} // user -> conversation -> seq -> message
+	for _, mb := range members {
+		hist[mb.UserID] = map[string]map[int64]events.Message{}
+		for cid := range convs {
+			msgs, err := mb.API.AllHistory(ctx, cid)
+			if client.CodeOf(err) == events.CodeNotFound {
+				continue // not a member: nothing to check for this user here
+			}
+			if err != nil {
+				fail("history of %s as %s: %v", cid, mb.UserID, err)
+				continue
+			}
+			bySeq := map[int64]events.Message{}
+			byID := map[string]int64{}
+			for i, m := range msgs {
+				// A later joiner's history may start past seq 1, but it is gapless from there on.
+				if i > 0 && m.Seq != msgs[i-1].Seq+1 {
+					fail("history of %s as %s: seq %d after %d (gap or disorder)", cid, mb.UserID, m.Seq, msgs[i-1].Seq)
+				}
+				if prev, ok := bySeq[m.Seq]; ok && prev.ID != m.ID {
+					fail("history of %s: seq %d is both %s and %s", cid, m.Seq, prev.ID, m.ID)
+				}
+				if s, ok := byID[m.ID]; ok && s != m.Seq {
+					fail("history of %s: message %s at seqs %d and %d", cid, m.ID, s, m.Seq)
+				}
+				bySeq[m.Seq], byID[m.ID] = m, m.Seq
+				if m.Seq > rep.Conversation[cid] {
+					rep.Conversation[cid] = m.Seq
+				}
+			}
+			hist[mb.UserID][cid] = bySeq
+		}
+	}
+
+	// Stored: every acked message appears, at its seq, in every member's history that has the conversation.
+	for cid, acked := range convs {
+		rep.Acked += len(acked)
+		for _, mb := range members {
+			bySeq, ok := hist[mb.UserID][cid]
+			if !ok {
+				continue
+			}
+			for _, m := range acked {
+				got, ok := bySeq[m.Seq]
+				switch {
+				case !ok:
+					fail("lost: message %s (seq %d) of %s acked but not in %s's history", m.ID, m.Seq, cid, mb.UserID)
+				case got.ID != m.ID || got.ClientMsgID != m.ClientMsgID:
+					fail("seq %d of %s: acked %s/%s, history has %s/%s", m.Seq, cid, m.ID, m.ClientMsgID, got.ID, got.ClientMsgID)
+				}
+			}
+		}
+	}
+
+	// Delivered once, in order, per watched connection.
+	for _, c := range conns {
+		rep.Pushes += len(c.seen)
+		count := map[string]int{}
+		last := map[string]int64{}
+		for _, m := range c.seen {
+			count[m.ID]++
+			if count[m.ID] > 1 {
+				rep.DupPushes++
+				if !opt.AllowDuplicatePushes {
+					fail("duplicate: %s got message %s (seq %d) %d times", c.key, m.ID, m.Seq, count[m.ID])
+				}
+				continue
+			}
+			if m.Seq <= last[m.ConversationID] {
+				fail("order: %s got seq %d of %s after seq %d", c.key, m.Seq, m.ConversationID, last[m.ConversationID])
+			}
+			last[m.ConversationID] = m.Seq
+			if a, ok := l.ackedMessage(m.ID); ok && a.Seq != m.Seq {
+				fail("%s got message %s at seq %d, acked at %d", c.key, m.ID, m.Seq, a.Seq)
+			}
+		}
+		userHist, checked := hist[c.userID]
+		if !checked {
+			continue
+		}
+		for cid, acked := range convs {
+			bySeq, member := userHist[cid]
+			if !member {
+				continue
+			}
+			for _, m := range acked {
+				if count[m.ID] > 0 {
+					continue
+				}
+				if opt.PushRequired {
+					fail("not pushed: %s never got message %s (seq %d) of %s", c.key, m.ID, m.Seq, cid)
+					continue
+				}
+				if _, ok := bySeq[m.Seq]; ok {
+					rep.PulledOnly++
+				} else {
+					fail("lost for %s: message %s (seq %d) of %s neither pushed nor pullable", c.key, m.ID, m.Seq, cid)
+				}
+			}
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (l *Ledger) ackedMessage(id string) (events.Message, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.acked[id]
+	return m, ok
+}

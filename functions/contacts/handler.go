@@ -1,0 +1,348 @@
+// Package contacts runs friend requests, the contact list and blocks. Accepted contacts are what a
+// direct conversation needs; a block (either way) refuses requests and direct conversations.
+package contacts
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/postgres"
+)
+
+// Source is the CloudEvents source of this function's facts.
+const Source = "/parley/contacts"
+
+// Config of the function. Zero values take the documented defaults.
+type Config struct {
+	MaxMessageChars int // request message; default 500
+}
+
+// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
+type Outbox interface {
+	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
+	Flush(ctx context.Context, evs ...event.Event)
+}
+
+// Deps are the function's clients.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Outbox Outbox
+	Log    *slog.Logger
+}
+
+// Handler is the contacts function.
+type Handler struct {
+	cfg Config
+	d   Deps
+}
+
+// New builds the function.
+func New(cfg Config, d Deps) *Handler {
+	if cfg.MaxMessageChars <= 0 {
+		cfg.MaxMessageChars = 500
+	}
+	return &Handler{cfg: cfg, d: d}
+}
+
+// Mount serves the function's public routes.
+func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, error) {
+	return serve.Mount(ctx, opts, h.Routes, nil)
+}
+
+// Routes registers the public routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	r := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, userID string) error) {
+		mux.Handle(pattern, serve.Route(h.d.Log, func(w http.ResponseWriter, r *http.Request) error {
+			p, ok := auth.FromContext(r.Context())
+			if !ok {
+				return events.Errorf(events.CodeUnauthenticated, "authentication required")
+			}
+			return fn(w, r, p.UserID)
+		}))
+	}
+	r("POST /v1/contacts/requests", h.request)
+	r("GET /v1/contacts/requests", h.requests)
+	r("POST /v1/contacts/requests/{id}/accept", func(w http.ResponseWriter, r *http.Request, u string) error {
+		return h.decide(w, r, u, events.RequestAccepted)
+	})
+	r("POST /v1/contacts/requests/{id}/reject", func(w http.ResponseWriter, r *http.Request, u string) error {
+		return h.decide(w, r, u, events.RequestRejected)
+	})
+	r("GET /v1/contacts", h.contacts)
+	r("DELETE /v1/contacts/{user_id}", h.remove)
+	r("POST /v1/blocks", h.block)
+	r("DELETE /v1/blocks/{user_id}", h.unblock)
+}
+
+func (h *Handler) request(w http.ResponseWriter, r *http.Request, userID string) error {
+	var body events.CreateContactRequest
+	if err := serve.Decode(w, r, &body); err != nil {
+		return err
+	}
+	req, err := h.Request(r.Context(), userID, body.UserID, body.Message)
+	if err != nil {
+		return err
+	}
+	return serve.WriteJSON(w, http.StatusCreated, events.RequestResponse{Request: req})
+}
+
+// Request sends a friend request from userID to toID.
+func (h *Handler) Request(ctx context.Context, userID, toID, message string) (events.ContactRequest, error) {
+	switch {
+	case toID == "":
+		return events.ContactRequest{}, events.Invalid("user_id", "is required")
+	case toID == userID:
+		return events.ContactRequest{}, events.Invalid("user_id", "you cannot send yourself a request")
+	case utf8.RuneCountInString(message) > h.cfg.MaxMessageChars:
+		return events.ContactRequest{}, events.Invalid("message", "must be at most %d characters", h.cfg.MaxMessageChars)
+	}
+	if err := h.userExists(ctx, toID); err != nil {
+		return events.ContactRequest{}, err
+	}
+	req := events.ContactRequest{ID: messaging.NewID(), FromUserID: userID, ToUserID: toID, Message: message,
+		Status: events.RequestPending, CreatedAt: messaging.Now()}
+	var facts []event.Event
+	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+		var blocked, contacts, reverse bool
+		if err := tx.QueryRow(ctx, `SELECT
+				EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1)),
+				EXISTS (SELECT 1 FROM contacts WHERE user_id = $1 AND contact_id = $2),
+				EXISTS (SELECT 1 FROM contact_requests WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending')`,
+			userID, toID).Scan(&blocked, &contacts, &reverse); err != nil {
+			return fmt.Errorf("request checks: %w", err)
+		}
+		switch {
+		case blocked:
+			return events.Errorf(events.CodeBlocked, "you cannot send a request to this user")
+		case contacts:
+			return events.Errorf(events.CodeConflict, "you are already contacts")
+		case reverse:
+			return events.Errorf(events.CodeConflict, "this user has already sent you a request; accept it")
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO contact_requests (id, from_user_id, to_user_id, message, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, req.ID, userID, toID, message, req.CreatedAt)
+		if postgres.IsUniqueViolation(err, "contact_requests_one_pending") {
+			return events.Errorf(events.CodeConflict, "a request to this user is already pending")
+		}
+		if err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		e, err := messaging.NewFact(ctx, Source, events.TypeContactRequested, req.FromUserID, events.ContactFact{Request: req})
+		if err != nil {
+			return err
+		}
+		facts = []event.Event{e}
+		return h.d.Outbox.Add(ctx, tx, e)
+	})
+	if err != nil {
+		return events.ContactRequest{}, err
+	}
+	h.d.Outbox.Flush(ctx, facts...)
+	return req, nil
+}
+
+const requestColumns = `id, from_user_id, to_user_id, message, status, created_at`
+
+func scanRequest(row pgx.Row) (events.ContactRequest, error) {
+	var r events.ContactRequest
+	err := row.Scan(&r.ID, &r.FromUserID, &r.ToUserID, &r.Message, &r.Status, &r.CreatedAt)
+	r.CreatedAt = r.CreatedAt.UTC()
+	return r, err
+}
+
+func (h *Handler) requests(w http.ResponseWriter, r *http.Request, userID string) error {
+	col := "to_user_id"
+	switch r.URL.Query().Get("direction") {
+	case "", "incoming":
+	case "outgoing":
+		col = "from_user_id"
+	default:
+		return events.Invalid("direction", "must be incoming or outgoing")
+	}
+	rows, err := h.d.Pool.Query(r.Context(), `SELECT `+requestColumns+` FROM contact_requests
+		WHERE `+col+` = $1 AND status = 'pending' ORDER BY created_at DESC, id`, userID)
+	if err != nil {
+		return fmt.Errorf("requests: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.ContactRequest, error) { return scanRequest(r) })
+	if err != nil {
+		return fmt.Errorf("requests: %w", err)
+	}
+	if out == nil {
+		out = []events.ContactRequest{}
+	}
+	return serve.WriteJSON(w, http.StatusOK, events.RequestsResponse{Requests: out})
+}
+
+func (h *Handler) decide(w http.ResponseWriter, r *http.Request, userID, status string) error {
+	req, err := h.Decide(r.Context(), userID, r.PathValue("id"), status)
+	if err != nil {
+		return err
+	}
+	return serve.WriteJSON(w, http.StatusOK, events.RequestResponse{Request: req})
+}
+
+// Decide accepts or rejects a pending request addressed to userID. Accepting makes both contacts.
+func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) (events.ContactRequest, error) {
+	var req events.ContactRequest
+	var facts []event.Event
+	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+		facts = nil
+		var err error
+		req, err = scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM contact_requests WHERE id = $1 FOR UPDATE`, requestID))
+		if messaging.IsNoRows(err) || (err == nil && req.ToUserID != userID && req.FromUserID != userID) {
+			return events.Errorf(events.CodeNotFound, "request not found")
+		}
+		if err != nil {
+			return fmt.Errorf("load request: %w", err)
+		}
+		if req.ToUserID != userID {
+			return events.Errorf(events.CodeForbidden, "only the recipient can answer a request")
+		}
+		if req.Status != events.RequestPending {
+			return events.Errorf(events.CodeConflict, "the request was already %s", req.Status)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = $2, decided_at = now() WHERE id = $1`, requestID, status); err != nil {
+			return fmt.Errorf("decide: %w", err)
+		}
+		req.Status = status
+		if status != events.RequestAccepted {
+			return nil
+		}
+		var blocked bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2)
+			OR (blocker_id = $2 AND blocked_id = $1))`, req.FromUserID, req.ToUserID).Scan(&blocked); err != nil {
+			return fmt.Errorf("blocks: %w", err)
+		}
+		if blocked {
+			return events.Errorf(events.CodeBlocked, "one of you has blocked the other")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING`,
+			req.FromUserID, req.ToUserID); err != nil {
+			return fmt.Errorf("add contacts: %w", err)
+		}
+		e, err := messaging.NewFact(ctx, Source, events.TypeContactAccepted, req.FromUserID, events.ContactFact{Request: req})
+		if err != nil {
+			return err
+		}
+		facts = []event.Event{e}
+		return h.d.Outbox.Add(ctx, tx, e)
+	})
+	if err != nil {
+		return events.ContactRequest{}, err
+	}
+	h.d.Outbox.Flush(ctx, facts...)
+	return req, nil
+}
+
+func (h *Handler) contacts(w http.ResponseWriter, r *http.Request, userID string) error {
+	rows, err := h.d.Pool.Query(r.Context(), `SELECT u.id, u.username, coalesce(u.display_name, ''), coalesce(u.avatar_url, ''),
+			u.created_at, c.created_at
+		FROM contacts c JOIN users u ON u.id = c.contact_id
+		WHERE c.user_id = $1 AND u.deleted_at IS NULL ORDER BY c.created_at, u.id`, userID)
+	if err != nil {
+		return fmt.Errorf("contacts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Contact, error) {
+		var c events.Contact
+		var created, since time.Time
+		err := r.Scan(&c.User.ID, &c.User.Username, &c.User.DisplayName, &c.User.AvatarURL, &created, &since)
+		c.User.CreatedAt, c.Since = created.UTC(), since.UTC()
+		return c, err
+	})
+	if err != nil {
+		return fmt.Errorf("contacts: %w", err)
+	}
+	if out == nil {
+		out = []events.Contact{}
+	}
+	return serve.WriteJSON(w, http.StatusOK, events.ContactsResponse{Contacts: out})
+}
+
+func (h *Handler) remove(w http.ResponseWriter, r *http.Request, userID string) error {
+	ctx, other := r.Context(), r.PathValue("user_id")
+	var facts []event.Event
+	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR (user_id = $2 AND contact_id = $1)`, userID, other)
+		if err != nil {
+			return fmt.Errorf("remove contact: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return events.Errorf(events.CodeNotFound, "contact not found")
+		}
+		e, err := messaging.NewFact(ctx, Source, events.TypeContactRemoved, userID, events.ContactRemoved{UserID: userID, ContactID: other})
+		if err != nil {
+			return err
+		}
+		facts = []event.Event{e}
+		return h.d.Outbox.Add(ctx, tx, e)
+	})
+	if err != nil {
+		return err
+	}
+	h.d.Outbox.Flush(ctx, facts...)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) block(w http.ResponseWriter, r *http.Request, userID string) error {
+	var body events.BlockRequest
+	if err := serve.Decode(w, r, &body); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	switch {
+	case body.UserID == "":
+		return events.Invalid("user_id", "is required")
+	case body.UserID == userID:
+		return events.Invalid("user_id", "you cannot block yourself")
+	}
+	if err := h.userExists(ctx, body.UserID); err != nil {
+		return err
+	}
+	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, body.UserID); err != nil {
+			return fmt.Errorf("block: %w", err)
+		}
+		// A pending request from the blocked user would otherwise still be answerable.
+		_, err := tx.Exec(ctx, `UPDATE contact_requests SET status = 'rejected', decided_at = now()
+			WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending'`, userID, body.UserID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) unblock(w http.ResponseWriter, r *http.Request, userID string) error {
+	if _, err := h.d.Pool.Exec(r.Context(), `DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2`, userID, r.PathValue("user_id")); err != nil {
+		return fmt.Errorf("unblock: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) userExists(ctx context.Context, id string) error {
+	var ok bool
+	if err := h.d.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL)`, id).Scan(&ok); err != nil {
+		return fmt.Errorf("user: %w", err)
+	}
+	if !ok {
+		return events.Errorf(events.CodeNotFound, "user not found")
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package conversations
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
+)
+
+// viewSQL renders conversations as one member sees them, with the last message, in ONE query for
+// all of a member's conversations: members index range (user_id) -> conversation by primary key ->
+// last message by (conversation_id, seq). members_count is maintained by the membership writes and
+// unread_count is last_seq - read_seq (sending moves the sender's read_seq), so nothing is counted.
+const viewSQL = `SELECT c.id, c.type, c.title, coalesce(c.owner_id, ''), c.members_count, c.last_seq, cm.read_seq,
+	cm.role, c.updated_at,
+	coalesce(m.id, ''), coalesce(m.seq, 0), coalesce(m.sender_id, ''), coalesce(m.client_msg_id, ''),
+	coalesce(m.type, ''), coalesce(m.text, ''), m.payload, coalesce(m.status, ''), coalesce(m.created_at, 'epoch'),
+	f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at
+FROM conversation_members cm
+JOIN conversations c ON c.id = cm.conversation_id
+LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+LEFT JOIN files f ON f.id = m.file_id
+WHERE cm.user_id = $1`
+
+// ListSQL is the conversation list query (exported to the EXPLAIN test).
+const ListSQL = viewSQL + ` ORDER BY c.updated_at DESC, c.id`
+
+func scanView(row pgx.Row) (events.Conversation, error) {
+	var c events.Conversation
+	var m events.Message
+	var payload []byte
+	var fid, fowner, fname, fct, fstatus *string
+	var fsize *int64
+	var fcreated *time.Time
+	err := row.Scan(&c.ID, &c.Type, &c.Title, &c.OwnerID, &c.MembersCount, &c.LastSeq, &c.ReadSeq, &c.Role, &c.UpdatedAt,
+		&m.ID, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Type, &m.Text, &payload, &m.Status, &m.CreatedAt,
+		&fid, &fowner, &fname, &fct, &fsize, &fstatus, &fcreated)
+	if err != nil {
+		return c, err
+	}
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	c.UnreadCount = max(c.LastSeq-c.ReadSeq, 0)
+	if m.ID != "" {
+		m.ConversationID = c.ID
+		m.CreatedAt = m.CreatedAt.UTC()
+		if len(payload) > 0 {
+			m.Payload = json.RawMessage(payload)
+		}
+		if fid != nil {
+			m.File = &events.File{ID: *fid, OwnerID: *fowner, Filename: *fname, ContentType: *fct, Size: *fsize,
+				Status: *fstatus, CreatedAt: fcreated.UTC()}
+		}
+		c.LastMessage = &m
+	}
+	return c, nil
+}
+
+// view returns the conversation as userID sees it, or not found when userID is not a member.
+func view(ctx context.Context, q messaging.Querier, conversationID, userID string) (events.Conversation, error) {
+	c, err := scanView(q.QueryRow(ctx, viewSQL+` AND cm.conversation_id = $2`, userID, conversationID))
+	if messaging.IsNoRows(err) {
+		return c, messaging.ErrNotFound()
+	}
+	if err != nil {
+		return c, fmt.Errorf("conversation: %w", err)
+	}
+	return c, nil
+}
+
+// list returns all of userID's conversations, most recently active first.
+func list(ctx context.Context, q messaging.Querier, userID string) ([]events.Conversation, error) {
+	rows, err := q.Query(ctx, ListSQL, userID)
+	if err != nil {
+		return nil, fmt.Errorf("conversations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Conversation, error) { return scanView(r) })
+	if err != nil {
+		return nil, fmt.Errorf("conversations: %w", err)
+	}
+	if out == nil {
+		out = []events.Conversation{}
+	}
+	return out, nil
+}
+
+// shared renders a conversation without the caller-specific fields (what facts carry).
+func shared(ctx context.Context, q messaging.Querier, conversationID string) (events.Conversation, error) {
+	var c events.Conversation
+	err := q.QueryRow(ctx, `SELECT id, type, title, coalesce(owner_id, ''), members_count, last_seq, updated_at
+		FROM conversations WHERE id = $1`, conversationID).
+		Scan(&c.ID, &c.Type, &c.Title, &c.OwnerID, &c.MembersCount, &c.LastSeq, &c.UpdatedAt)
+	if messaging.IsNoRows(err) {
+		return c, messaging.ErrNotFound()
+	}
+	if err != nil {
+		return c, fmt.Errorf("conversation: %w", err)
+	}
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	return c, nil
+}
+
+func members(ctx context.Context, q messaging.Querier, conversationID string) ([]events.Member, error) {
+	rows, err := q.Query(ctx, `SELECT user_id, role, joined_at, read_seq FROM conversation_members
+		WHERE conversation_id = $1 ORDER BY joined_at, user_id`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Member, error) {
+		var m events.Member
+		err := r.Scan(&m.UserID, &m.Role, &m.JoinedAt, &m.ReadSeq)
+		m.JoinedAt = m.JoinedAt.UTC()
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	return out, nil
+}
+
+// existingUsers returns which of ids are users that are not deleted.
+func existingUsers(ctx context.Context, q messaging.Querier, ids []string) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT id FROM users WHERE id = ANY($1) AND deleted_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// blockedEitherWay reports whether a blocks b or b blocks a.
+func blockedEitherWay(ctx context.Context, q messaging.Querier, a, b string) (bool, error) {
+	var blocked bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2)
+		OR (blocker_id = $2 AND blocked_id = $1))`, a, b).Scan(&blocked)
+	if err != nil {
+		return false, fmt.Errorf("blocks: %w", err)
+	}
+	return blocked, nil
+}
+
+func areContacts(ctx context.Context, q messaging.Querier, a, b string) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE user_id = $1 AND contact_id = $2)`, a, b).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("contacts: %w", err)
+	}
+	return ok, nil
+}
+
+// directKey names the pair of a direct conversation independently of who opens it.
+func directKey(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + ":" + b
+}

@@ -1,0 +1,94 @@
+// Package messaging holds the rules and queries that the conversation functions (contacts,
+// conversations, send, read, revoke, fanout, sweep) share: the membership check every operation
+// starts with, the message row and its rendering, the fact builder, and the Keto mirror of
+// conversation roles. Anything used by one function only stays in that function's package.
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/serve"
+)
+
+// Querier is what both *pgxpool.Pool and pgx.Tx offer, so a query helper runs in or out of a transaction.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ErrNotFound is the one answer for a missing conversation and for one the caller is not a member of:
+// a stranger must not learn that a conversation exists.
+func ErrNotFound() error { return events.Errorf(events.CodeNotFound, "conversation not found") }
+
+// NewID returns a UUIDv7 string: time-ordered, so ids index well.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// NewFact builds a fact with a fresh id, keyed by key (conversation or user id), carrying the
+// correlation id of the command being handled so the edge can answer the right frame.
+func NewFact(ctx context.Context, source, typ, key string, data events.Validator) (event.Event, error) {
+	e, err := events.New(NewID(), source, typ, key, data)
+	if err != nil {
+		return event.Event{}, err
+	}
+	if c := serve.Correlation(ctx); c != "" {
+		e.SetExtension(events.ExtCorrelationID, c)
+	}
+	return e, nil
+}
+
+// Now is the timestamp stored for new rows: UTC, at PostgreSQL's microsecond precision, so what is
+// rendered before a write equals what is read back after it.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Role returns userID's role in the conversation, or the not-found error when the conversation is
+// missing or userID is not a member.
+func Role(ctx context.Context, q Querier, conversationID, userID string) (string, error) {
+	var role string
+	err := q.QueryRow(ctx, `SELECT role FROM conversation_members WHERE conversation_id = $1 AND user_id = $2`,
+		conversationID, userID).Scan(&role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound()
+	}
+	if err != nil {
+		return "", fmt.Errorf("membership: %w", err)
+	}
+	return role, nil
+}
+
+// CanManage reports whether role may rename the conversation and add or remove members.
+func CanManage(role string) bool { return role == events.RoleOwner || role == events.RoleAdmin }
+
+// Limit clamps a requested page size.
+func Limit(v, def, max int) int {
+	switch {
+	case v <= 0:
+		return def
+	case v > max:
+		return max
+	}
+	return v
+}
+
+// CommandReply turns a command's outcome into the broker's answer: nothing on success; an
+// im.command.rejected reply for a business refusal (the sender hears why, redelivery cannot help);
+// the error itself, so the event is redelivered, for an infrastructure failure.
+func CommandReply(source string, cmd event.Event, userID string, err error) (*event.Event, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var ee *events.Error
+	if !errors.As(err, &ee) || ee.Code.Spec().Status >= 500 || ee.Code == events.CodeRateLimited || userID == "" {
+		return nil, err
+	}
+	return serve.Rejection(source, cmd, userID, err)
+}

@@ -1,0 +1,130 @@
+// Package messagingtest has the fixtures the messaging functions' tests share: users, conversations,
+// an authenticated request context, and a recording Publisher behind a real outbox.
+package messagingtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/postgres"
+)
+
+// BrokerTopic is the topic the test outboxes write.
+const BrokerTopic = "broker"
+
+// Log discards.
+func Log() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Publisher records what is published; Fail makes Publish fail.
+type Publisher struct {
+	mu     sync.Mutex
+	Events []event.Event
+	Fail   error
+}
+
+// Publish records evs.
+func (p *Publisher) Publish(_ context.Context, _ string, evs ...event.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Fail != nil {
+		return p.Fail
+	}
+	p.Events = append(p.Events, evs...)
+	return nil
+}
+
+// Published returns a copy of what was published, optionally only of the given types.
+func (p *Publisher) Published(types ...string) []event.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []event.Event
+	for _, e := range p.Events {
+		if len(types) == 0 || slices.Contains(types, e.Type()) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Outbox returns a real outbox over pool publishing to a recording Publisher.
+func Outbox(pool *pgxpool.Pool) (*postgres.Outbox, *Publisher) {
+	pub := &Publisher{}
+	return postgres.NewOutbox(pool, pub, BrokerTopic, Log()), pub
+}
+
+// As returns ctx authenticated as userID.
+func As(ctx context.Context, userID string) context.Context {
+	return auth.WithPrincipal(ctx, auth.Principal{UserID: userID, SessionID: "s-" + userID})
+}
+
+// Users inserts n users and returns their ids.
+func Users(tb testing.TB, pool *pgxpool.Pool, n int) []string {
+	tb.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = messaging.NewID()
+		if _, err := pool.Exec(context.Background(), `INSERT INTO users (id, username, display_name, password_hash) VALUES ($1, $2, $3, '')`,
+			ids[i], fmt.Sprintf("u%s", ids[i][len(ids[i])-12:]), "User"); err != nil {
+			tb.Fatalf("insert user: %v", err)
+		}
+	}
+	return ids
+}
+
+// Group inserts a group owned by members[0] with the others as members and returns its id.
+func Group(tb testing.TB, pool *pgxpool.Pool, members ...string) string {
+	tb.Helper()
+	ctx := context.Background()
+	id := messaging.NewID()
+	if _, err := pool.Exec(ctx, `INSERT INTO conversations (id, type, title, owner_id, members_count) VALUES ($1, 'group', 'g', $2, $3)`,
+		id, members[0], len(members)); err != nil {
+		tb.Fatalf("insert group: %v", err)
+	}
+	for i, m := range members {
+		role := "member"
+		if i == 0 {
+			role = "owner"
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role) VALUES ($1, $2, $3)`, id, m, role); err != nil {
+			tb.Fatalf("insert member: %v", err)
+		}
+	}
+	return id
+}
+
+// Contacts makes a and b accepted contacts.
+func Contacts(tb testing.TB, pool *pgxpool.Pool, a, b string) {
+	tb.Helper()
+	if _, err := pool.Exec(context.Background(), `INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2), ($2, $1)`, a, b); err != nil {
+		tb.Fatalf("contacts: %v", err)
+	}
+}
+
+// OutboxRows returns the stored outbox events of the given type, oldest first.
+func OutboxRows(tb testing.TB, pool *pgxpool.Pool, typ string) []event.Event {
+	tb.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT event FROM outbox WHERE event->>'type' = $1 ORDER BY created_at, id`, typ)
+	if err != nil {
+		tb.Fatalf("outbox: %v", err)
+	}
+	defer rows.Close()
+	var out []event.Event
+	for rows.Next() {
+		var e event.Event
+		if err := rows.Scan(&e); err != nil {
+			tb.Fatalf("outbox row: %v", err)
+		}
+		out = append(out, e)
+	}
+	return out
+}

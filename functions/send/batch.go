@@ -1,0 +1,132 @@
+package send
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parley-im/parley/infra/postgres"
+)
+
+// groupCommit batches concurrent sends into one transaction and one outbox flush: under load each
+// commit (one WAL flush) and each "mark published" update serve many messages instead of one. There
+// is no background goroutine: a caller that finds a free committer slot becomes the leader and
+// commits whatever is queued, its own message included, until the queue is empty. With no
+// concurrency a batch is one message and costs what a plain insert does.
+type groupCommit struct {
+	store    *store
+	flush    func(ctx context.Context, evs ...event.Event)
+	maxBatch int
+	slots    chan struct{} // concurrent leaders (transactions in flight)
+
+	mu    sync.Mutex
+	queue []*queued
+}
+
+type queued struct {
+	m    newMessage
+	fact event.Event // published after commit; its data gets the seq
+	seq  int64
+	err  error
+	done chan struct{}
+}
+
+func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leaders, maxBatch int) *groupCommit {
+	return &groupCommit{store: s, flush: flush, maxBatch: maxBatch, slots: make(chan struct{}, leaders)}
+}
+
+// insert stores m (as store.insert does) and returns its seq once committed. finish is called by the
+// leader for each committed message (to set the seq in its fact) before the batch's facts are flushed.
+func (g *groupCommit) insert(ctx context.Context, m newMessage, finish func(q *queued) error) (int64, error) {
+	q := &queued{m: m, done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, q)
+	g.mu.Unlock()
+	select {
+	case <-q.done:
+	case g.slots <- struct{}{}:
+		for {
+			batch := g.take()
+			if len(batch) == 0 {
+				break
+			}
+			g.commit(ctx, batch, finish)
+		}
+		<-g.slots
+		<-q.done // another leader may hold it
+	case <-ctx.Done():
+		// The message may still be committed by a leader; the client's retry finds it by client_msg_id.
+		return 0, ctx.Err()
+	}
+	return q.seq, q.err
+}
+
+func (g *groupCommit) take() []*queued {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := min(len(g.queue), g.maxBatch)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	return batch
+}
+
+func (g *groupCommit) commit(ctx context.Context, batch []*queued, finish func(q *queued) error) {
+	// The batch belongs to many callers: one caller's cancellation must not fail the others.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if len(batch) == 1 || !g.commitTogether(ctx, batch) {
+		// One statement per message: each is its own transaction, so one failure (a duplicate
+		// client_msg_id, a bad file reference) stays that message's own.
+		for _, q := range batch {
+			q.seq, q.err = g.store.insert(ctx, q.m)
+		}
+	}
+	var facts []event.Event
+	for _, q := range batch {
+		if q.err == nil {
+			if q.err = finish(q); q.err == nil {
+				facts = append(facts, q.fact)
+			}
+		}
+	}
+	if len(facts) > 0 && g.flush != nil {
+		g.flush(ctx, facts...)
+	}
+	for _, q := range batch {
+		close(q.done)
+	}
+}
+
+// commitTogether runs the batch in one transaction, the statements pipelined in one round trip. Any
+// statement error aborts it (false): the caller then retries message by message.
+func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool {
+	seqs := make([]int64, len(batch))
+	errs := make([]error, len(batch))
+	err := pgx.BeginFunc(ctx, g.store.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for i, q := range batch {
+			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
+				var member, blocked bool
+				if err := row.Scan(&member, &blocked, &seqs[i]); err != nil {
+					return err
+				}
+				errs[i] = refusal(member, blocked)
+				return nil
+			})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		if !postgres.IsUniqueViolation(err, "") {
+			g.store.log.WarnContext(ctx, "batched send failed; retrying one by one", "messages", len(batch), "err", err)
+		}
+		return false
+	}
+	for i, q := range batch {
+		q.seq, q.err = seqs[i], errs[i]
+	}
+	return true
+}

@@ -1,0 +1,212 @@
+// Package send stores messages: POST /v1/conversations/{id}/messages and the im.message.send.v1
+// command from the broker end in the same Send. A message gets the next gapless seq of its
+// conversation and commits with its im.message.created outbox row; the fact is published right after.
+package send
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/infra/auth"
+)
+
+// Source is the CloudEvents source of the facts and replies send produces.
+const Source = "/parley/send"
+
+// Config of the send function. Zero values take the documented defaults.
+type Config struct {
+	// MaxTextChars bounds a text message, in characters; default 4000.
+	MaxTextChars int
+	// MaxPayloadBytes bounds the payload of a message; default 16 KiB.
+	MaxPayloadBytes int
+	// Topic is the broker topic the outbox publishes facts to (the Outbox's own topic).
+	Topic string
+	// FaultSkipPublish is a fault-injection hook for tests, off in production: the function stops
+	// between commit and publish, as if it died there, leaving the fact to the outbox sweep.
+	FaultSkipPublish bool
+	// Committers bounds the send transactions in flight (each batches the messages queued
+	// meanwhile); default 2 (measured best on 2 cores). MaxBatch bounds one batch; default 64.
+	Committers int
+	MaxBatch   int
+}
+
+// Flusher publishes committed outbox events (*postgres.Outbox).
+type Flusher interface {
+	Flush(ctx context.Context, evs ...event.Event)
+}
+
+// Deps are send's clients.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Outbox Flusher
+	Log    *slog.Logger
+}
+
+// Handler is the send function.
+type Handler struct {
+	cfg    Config
+	store  *store
+	commit *groupCommit
+	log    *slog.Logger
+}
+
+// errDuplicate: the sender already stored a message under this client_msg_id.
+var errDuplicate = errors.New("duplicate client_msg_id")
+
+// New builds the function.
+func New(cfg Config, d Deps) *Handler {
+	if cfg.MaxTextChars <= 0 {
+		cfg.MaxTextChars = 4000
+	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = 16 << 10
+	}
+	if cfg.Committers <= 0 {
+		cfg.Committers = 2
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 64
+	}
+	s := &store{pool: d.Pool, topic: cfg.Topic, log: d.Log}
+	flush := d.Outbox.Flush
+	if cfg.FaultSkipPublish {
+		flush = func(ctx context.Context, evs ...event.Event) {
+			d.Log.WarnContext(ctx, "fault hook: stopped between commit and publish", "events", len(evs))
+		}
+	}
+	return &Handler{cfg: cfg, store: s, commit: newGroupCommit(s, flush, cfg.Committers, cfg.MaxBatch), log: d.Log}
+}
+
+// Mount serves the function: its public route and POST / for the command.
+func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, error) {
+	return serve.Mount(ctx, opts, h.Routes, h.HandleEvent)
+}
+
+// Routes registers the public route.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.Handle("POST /v1/conversations/{id}/messages", serve.Route(h.log, h.post))
+}
+
+func (h *Handler) post(w http.ResponseWriter, r *http.Request) error {
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		return events.Errorf(events.CodeUnauthenticated, "authentication required")
+	}
+	var body events.SendMessage
+	if err := serve.Decode(w, r, &body); err != nil {
+		return err
+	}
+	msg, created, err := h.Send(r.Context(), events.SendCommand{UserID: p.UserID, ConversationID: r.PathValue("id"), SendMessage: body})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return serve.WriteJSON(w, status, events.MessageResponse{Message: msg})
+}
+
+// HandleEvent handles im.message.send.v1 from the broker. A refusal is an im.command.rejected reply
+// (the sender hears why; redelivery cannot help); only infrastructure failures are errors (retried).
+func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event, error) {
+	if e.Type() != events.TypeMessageSend {
+		return nil, events.Invalid("type", "send does not handle %s", e.Type())
+	}
+	cmd, err := events.Decode[events.SendCommand](e)
+	if err == nil {
+		_, _, err = h.Send(ctx, cmd)
+	}
+	return messaging.CommandReply(Source, e, cmd.UserID, err)
+}
+
+// Send stores cmd's message and publishes its fact. created is false when the sender had already
+// stored a message under the same client_msg_id: that original is returned, whatever cmd holds.
+func (h *Handler) Send(ctx context.Context, cmd events.SendCommand) (events.Message, bool, error) {
+	if err := cmd.Validate(); err != nil {
+		return events.Message{}, false, err
+	}
+	if cmd.Type == events.MessageText && utf8.RuneCountInString(cmd.Text) > h.cfg.MaxTextChars {
+		return events.Message{}, false, events.Invalid("text", "must be at most %d characters", h.cfg.MaxTextChars)
+	}
+	if len(cmd.Payload) > h.cfg.MaxPayloadBytes {
+		return events.Message{}, false, events.Invalid("payload", "must be at most %d bytes", h.cfg.MaxPayloadBytes)
+	}
+	msg := events.Message{
+		ID: messaging.NewID(), ConversationID: cmd.ConversationID, SenderID: cmd.UserID, ClientMsgID: cmd.ClientMsgID,
+		Type: cmd.Type, Text: cmd.Text, Status: events.StatusNormal, CreatedAt: messaging.Now(),
+	}
+	if len(cmd.Payload) > 0 {
+		msg.Payload = compact(cmd.Payload)
+	}
+	nm := newMessage{payload: msg.Payload}
+	if events.IsMediaType(cmd.Type) {
+		f, err := h.readyFile(ctx, cmd.UserID, cmd.FileID)
+		if err != nil {
+			return events.Message{}, false, err
+		}
+		msg.File, nm.fileID = &f, &f.ID
+	}
+	fact, err := messaging.NewFact(ctx, Source, events.TypeMessageCreated, msg.ConversationID, events.MessageFact{Message: msg})
+	if err != nil {
+		return events.Message{}, false, err
+	}
+	nm.msg, nm.eventID = msg, fact.ID()
+	if nm.event, err = json.Marshal(fact); err != nil {
+		return events.Message{}, false, err
+	}
+	seq, err := h.commit.insert(ctx, nm, func(q *queued) error {
+		m := q.m.msg
+		m.Seq = q.seq
+		q.fact = fact
+		return q.fact.SetData(event.ApplicationJSON, events.MessageFact{Message: m})
+	})
+	if errors.Is(err, errDuplicate) {
+		orig, err := h.store.original(ctx, cmd.UserID, cmd.ClientMsgID)
+		return orig, false, err
+	}
+	if err != nil {
+		return events.Message{}, false, err
+	}
+	msg.Seq = seq
+	return msg, true, nil
+}
+
+// readyFile returns the file a media message refers to: it must exist, be the sender's, and be ready.
+func (h *Handler) readyFile(ctx context.Context, userID, fileID string) (events.File, error) {
+	f, ok, err := h.store.file(ctx, fileID)
+	if err != nil {
+		return f, err
+	}
+	if !ok || f.OwnerID != userID {
+		return f, events.Invalid("file_id", "no such file")
+	}
+	switch f.Status {
+	case events.FileReady:
+		return f, nil
+	case events.FilePending:
+		return f, events.Errorf(events.CodeFileNotReady, "the file is not uploaded yet")
+	}
+	return f, events.Invalid("file_id", "the file was rejected")
+}
+
+// compact stores payloads in one canonical form (PostgreSQL jsonb re-renders them anyway).
+func compact(p json.RawMessage) json.RawMessage {
+	var b []byte
+	if c, err := json.Marshal(p); err == nil {
+		b = c
+	} else {
+		b = p
+	}
+	return b
+}

@@ -1,0 +1,325 @@
+package send_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
+	mt "github.com/parley-im/parley/functions/internal/messaging/messagingtest"
+	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/functions/send"
+	"github.com/parley-im/parley/infra/postgres/pgtest"
+)
+
+func newSend(t testing.TB, cfg send.Config) (*send.Handler, *mt.Publisher, http.Handler) {
+	pool, _ := pgtest.New(t)
+	ob, pub := mt.Outbox(pool)
+	cfg.Topic = mt.BrokerTopic
+	h := send.New(cfg, send.Deps{Pool: pool, Outbox: ob, Log: mt.Log()})
+	hh, err := h.Mount(context.Background(), serve.Options{Log: mt.Log()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, pub, hh
+}
+
+func TestConcurrentSendersGetGaplessSeqs(t *testing.T) {
+	h, _, _ := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 7)
+	conv := mt.Group(t, pool, users...)
+	// 8 senders: two devices of users[0] and one each for the six others.
+	senders := append([]string{users[0]}, users...)
+	const per = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, len(senders))
+	for d, u := range senders {
+		wg.Go(func() {
+			for i := range per {
+				_, _, err := h.Send(context.Background(), events.SendCommand{UserID: u, ConversationID: conv,
+					SendMessage: events.SendMessage{ClientMsgID: fmt.Sprintf("dev%d-%d", d, i), Type: "text", Text: "hi"}})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var n, minSeq, maxSeq, distinct, lastSeq int64
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), min(seq), max(seq), count(DISTINCT seq),
+		(SELECT last_seq FROM conversations WHERE id = $1) FROM messages WHERE conversation_id = $1`, conv).
+		Scan(&n, &minSeq, &maxSeq, &distinct, &lastSeq); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1600 || minSeq != 1 || maxSeq != 1600 || distinct != 1600 || lastSeq != 1600 {
+		t.Fatalf("count %d min %d max %d distinct %d last_seq %d; want 1600 1 1600 1600 1600", n, minSeq, maxSeq, distinct, lastSeq)
+	}
+	var dup int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM (SELECT sender_id, client_msg_id FROM messages
+		GROUP BY 1, 2 HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
+		t.Fatalf("duplicated client_msg_ids: %d %v", dup, err)
+	}
+	// Messages by one sender were stored in the order that sender sent them.
+	rows, _ := pool.Query(context.Background(), `SELECT client_msg_id FROM messages WHERE sender_id = $1 ORDER BY seq`, users[3])
+	var prev = -1
+	for rows.Next() {
+		var c string
+		_ = rows.Scan(&c)
+		var d, i int
+		fmt.Sscanf(c, "dev%d-%d", &d, &i)
+		if i <= prev {
+			t.Fatalf("sender order broken at %s", c)
+		}
+		prev = i
+	}
+	if len(mt.OutboxRows(t, pool, events.TypeMessageCreated)) != 1600 {
+		t.Fatal("want one im.message.created row per message")
+	}
+}
+
+func TestRetryReturnsOriginal(t *testing.T) {
+	h, pub, hh := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	post := func(body string) (int, events.Message) {
+		req := httptest.NewRequest("POST", "/v1/conversations/"+conv+"/messages", bytes.NewBufferString(body))
+		req = req.WithContext(mt.As(req.Context(), users[1]))
+		rec := httptest.NewRecorder()
+		hh.ServeHTTP(rec, req)
+		var r events.MessageResponse
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		return rec.Code, r.Message
+	}
+	code, first := post(`{"client_msg_id":"c1","type":"text","text":"hello"}`)
+	if code != 201 || first.Seq != 1 || first.Text != "hello" {
+		t.Fatalf("first: %d %+v", code, first)
+	}
+	code, again := post(`{"client_msg_id":"c1","type":"text","text":"other content"}`)
+	if code != 200 || again.ID != first.ID || again.Text != "hello" || again.Seq != 1 {
+		t.Fatalf("retry: %d %+v", code, again)
+	}
+	code, second := post(`{"client_msg_id":"c2","type":"custom","payload":{"b":1,"a":[1, 2]}}`)
+	if code != 201 || second.Seq != 2 || string(second.Payload) != `{"b":1,"a":[1,2]}` {
+		t.Fatalf("second: %d %+v %s", code, second, second.Payload)
+	}
+	if got := len(pub.Published(events.TypeMessageCreated)); got != 2 {
+		t.Fatalf("published %d facts; want 2", got)
+	}
+	var unpublished int
+	_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unpublished)
+	if unpublished != 0 {
+		t.Fatalf("%d outbox rows left unpublished", unpublished)
+	}
+	// Validation.
+	long := make([]byte, 4001)
+	for i := range long {
+		long[i] = 'x'
+	}
+	if code, _ := post(fmt.Sprintf(`{"client_msg_id":"c3","type":"text","text":"%s"}`, long)); code != 400 {
+		t.Fatalf("4001 chars: %d", code)
+	}
+	if code, _ := post(`{"client_msg_id":"c4","type":"image","file_id":"nope"}`); code != 400 {
+		t.Fatalf("unknown file: %d", code)
+	}
+	if code, _ := post(`{"client_msg_id":"c5","type":"system","text":"x"}`); code != 400 {
+		t.Fatalf("system type: %d", code)
+	}
+}
+
+func TestMediaNeedsReadyOwnFile(t *testing.T) {
+	h, _, _ := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	ctx := context.Background()
+	file := func(owner, status string) string {
+		id := messaging.NewID()
+		if _, err := pool.Exec(ctx, `INSERT INTO files (id, owner_id, filename, content_type, size, status, object_key)
+			VALUES ($1, $2, 'a.png', 'image/png', 10, $3, $1)`, id, owner, status); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	sendImg := func(cid, fid string) (events.Message, error) {
+		m, _, err := h.Send(ctx, events.SendCommand{UserID: users[0], ConversationID: conv,
+			SendMessage: events.SendMessage{ClientMsgID: cid, Type: "image", FileID: fid}})
+		return m, err
+	}
+	if _, err := sendImg("a", file(users[0], "pending")); events.AsError(err).Code != events.CodeFileNotReady {
+		t.Fatalf("pending file: %v", err)
+	}
+	if _, err := sendImg("b", file(users[1], "ready")); events.AsError(err).Code != events.CodeInvalidArgument {
+		t.Fatalf("someone else's file: %v", err)
+	}
+	m, err := sendImg("c", file(users[0], "ready"))
+	if err != nil || m.File == nil || m.File.Filename != "a.png" {
+		t.Fatalf("ready file: %+v %v", m, err)
+	}
+	hist, _, _ := messaging.History(ctx, pool, conv, messaging.Page{Limit: 10})
+	if len(hist) != 1 || hist[0].File == nil || hist[0].File.ID != m.File.ID {
+		t.Fatalf("history: %+v", hist)
+	}
+}
+
+// The HTTP route and the broker command end in the same stored message and the same fact.
+func TestHTTPAndBrokerPathsAgree(t *testing.T) {
+	h, pub, hh := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	convA := mt.Group(t, pool, users...)
+	convB := mt.Group(t, pool, users...)
+	body := `{"client_msg_id":"%s","type":"custom","text":"t","payload":{"k":"v"}}`
+
+	req := httptest.NewRequest("POST", "/v1/conversations/"+convA+"/messages", bytes.NewBufferString(fmt.Sprintf(body, "http-1")))
+	req = req.WithContext(mt.As(req.Context(), users[0]))
+	rec := httptest.NewRecorder()
+	hh.ServeHTTP(rec, req)
+	if rec.Code != 201 {
+		t.Fatalf("http: %d %s", rec.Code, rec.Body)
+	}
+
+	var sm events.SendMessage
+	_ = json.Unmarshal(fmt.Appendf(nil, body, "ce-1"), &sm)
+	cmd, _ := events.New("cmd-1", "/edge/test", events.TypeMessageSend, convB,
+		events.SendCommand{UserID: users[0], ConversationID: convB, SendMessage: sm})
+	cmd.SetExtension(events.ExtCorrelationID, "edge-1/s-1/f-7")
+	code, reply := postEvent(t, hh, cmd)
+	if code != 200 || reply != nil {
+		t.Fatalf("broker: %d reply %v", code, reply)
+	}
+	// A redelivery of the same command stores nothing new.
+	if code, _ := postEvent(t, hh, cmd); code != 200 {
+		t.Fatalf("redelivery: %d", code)
+	}
+
+	load := func(conv string) events.Message {
+		msgs, _, err := messaging.History(context.Background(), pool, conv, messaging.Page{Limit: 10})
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("history %s: %v %d", conv, err, len(msgs))
+		}
+		return msgs[0]
+	}
+	a, b := load(convA), load(convB)
+	if a.Seq != b.Seq || a.Type != b.Type || a.Text != b.Text || string(a.Payload) != string(b.Payload) ||
+		a.SenderID != b.SenderID || a.Status != b.Status {
+		t.Fatalf("stored messages differ:\n%+v\n%+v", a, b)
+	}
+	facts := mt.OutboxRows(t, pool, events.TypeMessageCreated)
+	if len(facts) != 2 {
+		t.Fatalf("%d outbox facts; want 2", len(facts))
+	}
+	var fa, fb events.MessageFact
+	_ = json.Unmarshal(facts[0].Data(), &fa)
+	_ = json.Unmarshal(facts[1].Data(), &fb)
+	if fa.Message.ID != a.ID || fb.Message.ID != b.ID || fa.Message.Seq != 1 || fb.Message.Seq != 1 {
+		t.Fatalf("facts do not describe the stored messages: %+v %+v", fa, fb)
+	}
+	if facts[0].Source() != facts[1].Source() || facts[0].Subject() != convA || facts[1].Subject() != convB {
+		t.Fatal("facts differ in source or subject")
+	}
+	if c := events.StringExtension(facts[1], events.ExtCorrelationID); c != "edge-1/s-1/f-7" {
+		t.Fatalf("broker fact correlationid %q", c)
+	}
+	if c := events.StringExtension(facts[0], events.ExtCorrelationID); c != "" {
+		t.Fatalf("http fact correlationid %q", c)
+	}
+	// What was published is what the outbox stored.
+	pubs := pub.Published(events.TypeMessageCreated)
+	if len(pubs) != 2 || !jsonEqual(pubs[1].Data(), facts[1].Data()) {
+		t.Fatalf("published fact differs from the stored one")
+	}
+}
+
+func TestBrokerRefusalIsRejectionReply(t *testing.T) {
+	h, _, hh := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 3)
+	conv := mt.Group(t, pool, users[:2]...)
+	cmd, _ := events.New("cmd-2", "/edge/test", events.TypeMessageSend, conv, events.SendCommand{UserID: users[2], ConversationID: conv,
+		SendMessage: events.SendMessage{ClientMsgID: "x", Type: "text", Text: "hi"}})
+	cmd.SetExtension(events.ExtCorrelationID, "corr-9")
+	code, reply := postEvent(t, hh, cmd)
+	if code != 200 || reply == nil || reply.Type() != events.TypeCommandRejected {
+		t.Fatalf("want a rejection reply, got %d %v", code, reply)
+	}
+	rj, err := events.Decode[events.CommandRejected](*reply)
+	if err != nil || rj.Code != events.CodeNotFound || rj.CorrelationID != "corr-9" || rj.UserID != users[2] {
+		t.Fatalf("rejection %+v %v", rj, err)
+	}
+	if events.StringExtension(*reply, events.ExtCorrelationID) != "corr-9" {
+		t.Fatal("rejection lacks the correlationid extension")
+	}
+}
+
+func TestFaultHookLeavesFactToSweep(t *testing.T) {
+	h, pub, _ := newSend(t, send.Config{FaultSkipPublish: true})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	m, _, err := h.Send(context.Background(), events.SendCommand{UserID: users[0], ConversationID: conv,
+		SendMessage: events.SendMessage{ClientMsgID: "f", Type: "text", Text: "x"}})
+	if err != nil || m.Seq != 1 {
+		t.Fatalf("send: %v", err)
+	}
+	if len(pub.Published()) != 0 {
+		t.Fatal("published despite the fault hook")
+	}
+	if rows := mt.OutboxRows(t, pool, events.TypeMessageCreated); len(rows) != 1 {
+		t.Fatalf("%d outbox rows", len(rows))
+	}
+}
+
+func postEvent(t *testing.T, h http.Handler, e cloudevents.Event) (int, *cloudevents.Event) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/", bytes.NewReader(e.Data()))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-id", e.ID())
+	req.Header.Set("ce-source", e.Source())
+	req.Header.Set("ce-type", e.Type())
+	req.Header.Set("ce-subject", e.Subject())
+	for k, v := range e.Extensions() {
+		req.Header.Set("ce-"+k, fmt.Sprint(v))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("ce-type") == "" {
+		return rec.Code, nil
+	}
+	msg := cehttp.NewMessageFromHttpResponse(rec.Result())
+	reply, err := cloudevents.NewEventFromHTTPResponse(rec.Result())
+	_ = msg
+	if err != nil {
+		t.Fatalf("decode reply: %v", err)
+	}
+	return rec.Code, reply
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+func poolOf(_ testing.TB, h *send.Handler) *pgxpool.Pool { return send.PoolOf(h) }

@@ -1,0 +1,121 @@
+package send
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/infra/postgres"
+)
+
+// store is send's PostgreSQL side.
+type store struct {
+	pool  *pgxpool.Pool
+	topic string
+	log   *slog.Logger
+}
+
+// newMessage is what insert writes. Event is the im.message.created CloudEvent in structured JSON
+// with seq 0: the statement patches in the seq it assigns, so the outbox row is the exact fact.
+type newMessage struct {
+	msg     events.Message
+	fileID  *string
+	payload []byte
+	eventID string
+	event   []byte
+}
+
+// insertSQL stores a message in one statement, which is its own transaction: the membership and
+// block check, the seq increment (the conversation row lock orders concurrent senders; a rollback
+// undoes the increment, so seqs stay gapless), the message row, the sender's read position and the
+// outbox row commit together or not at all. One round trip per message.
+const insertSQL = `
+WITH chk AS (
+	SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS member,
+	       c.type = 'direct' AND EXISTS (
+	           SELECT 1 FROM conversation_members o JOIN blocks b
+	             ON (b.blocker_id = o.user_id AND b.blocked_id = $2) OR (b.blocker_id = $2 AND b.blocked_id = o.user_id)
+	           WHERE o.conversation_id = $1 AND o.user_id <> $2) AS blocked
+	FROM conversations c WHERE c.id = $1
+), next AS (
+	UPDATE conversations SET last_seq = last_seq + 1, updated_at = $9
+	WHERE id = $1 AND (SELECT member AND NOT blocked FROM chk)
+	RETURNING last_seq
+), msg AS (
+	INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, type, text, file_id, payload, created_at)
+	SELECT $3, $1, next.last_seq, $2, $4, $5, $6, $7, $8, $9 FROM next
+	RETURNING seq
+), mark AS (
+	UPDATE conversation_members SET read_seq = msg.seq FROM msg
+	WHERE conversation_id = $1 AND user_id = $2 AND read_seq < msg.seq
+), fact AS (
+	INSERT INTO outbox (id, topic, event)
+	SELECT $10, $11, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) FROM msg
+)
+SELECT coalesce((SELECT member FROM chk), false), coalesce((SELECT blocked FROM chk), false),
+       coalesce((SELECT seq FROM msg), 0)`
+
+// args are insertSQL's parameters for m.
+func (s *store) args(m newMessage) []any {
+	var payload any
+	if len(m.payload) > 0 {
+		payload = []byte(m.payload)
+	}
+	return []any{m.msg.ConversationID, m.msg.SenderID, m.msg.ID, m.msg.ClientMsgID,
+		m.msg.Type, m.msg.Text, m.fileID, payload, m.msg.CreatedAt, m.eventID, s.topic, m.event}
+}
+
+// insert stores m in its own statement. It returns the assigned seq, or a not-found / blocked
+// error; a duplicate (sender, client_msg_id) is reported as errDuplicate.
+func (s *store) insert(ctx context.Context, m newMessage) (int64, error) {
+	var member, blocked bool
+	var seq int64
+	err := s.pool.QueryRow(ctx, insertSQL, s.args(m)...).Scan(&member, &blocked, &seq)
+	switch {
+	case postgres.IsUniqueViolation(err, "messages_sender_client_msg"):
+		return 0, errDuplicate
+	case err != nil:
+		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	return seq, refusal(member, blocked)
+}
+
+// refusal is the error of a message the statement did not store.
+func refusal(member, blocked bool) error {
+	switch {
+	case !member:
+		return messaging.ErrNotFound()
+	case blocked:
+		return events.Errorf(events.CodeBlocked, "this conversation is blocked")
+	}
+	return nil
+}
+
+// original returns the message a sender already stored under clientMsgID.
+func (s *store) original(ctx context.Context, senderID, clientMsgID string) (events.Message, error) {
+	m, err := messaging.ScanMessage(s.pool.QueryRow(ctx, `SELECT `+messaging.MessageColumns+` FROM `+messaging.MessageFrom+`
+		WHERE m.sender_id = $1 AND m.client_msg_id = $2`, senderID, clientMsgID))
+	if err != nil {
+		return m, fmt.Errorf("load original message: %w", err)
+	}
+	return m, nil
+}
+
+// file returns a file's metadata and whether it exists.
+func (s *store) file(ctx context.Context, id string) (events.File, bool, error) {
+	var f events.File
+	err := s.pool.QueryRow(ctx, `SELECT id, owner_id, filename, content_type, size, status, created_at FROM files WHERE id = $1`, id).
+		Scan(&f.ID, &f.OwnerID, &f.Filename, &f.ContentType, &f.Size, &f.Status, &f.CreatedAt)
+	if messaging.IsNoRows(err) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, fmt.Errorf("load file: %w", err)
+	}
+	f.CreatedAt = f.CreatedAt.UTC()
+	return f, true, nil
+}

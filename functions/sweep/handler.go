@@ -1,0 +1,100 @@
+// Package sweep repairs what a request could not finish after its commit: it republishes outbox
+// rows left unpublished (the process died between commit and publish, the broker was down) and
+// reconciles Keto tuples whose write failed. A schedule (Knative PingSource) triggers it.
+package sweep
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/functions/internal/serve"
+)
+
+// Outbox republishes unpublished rows (*postgres.Outbox).
+type Outbox interface {
+	Sweep(ctx context.Context, olderThan time.Duration, limit int) (int, error)
+}
+
+// Config of the function. Zero values take the documented defaults.
+type Config struct {
+	// OlderThan leaves rows younger than this to the request that wrote them (it is about to
+	// publish); default 5s.
+	OlderThan time.Duration
+	// Batch is the rows per sweep transaction; default 500. A sweep runs batches until one is short,
+	// at most MaxBatches (default 20) per trigger.
+	Batch      int
+	MaxBatches int
+}
+
+// Deps are the function's clients. Mirror may be nil (Keto not configured).
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Outbox Outbox
+	Mirror *messaging.Mirror
+	Log    *slog.Logger
+}
+
+// Handler is the sweep function.
+type Handler struct {
+	cfg Config
+	d   Deps
+}
+
+// New builds the function.
+func New(cfg Config, d Deps) *Handler {
+	if cfg.OlderThan <= 0 {
+		cfg.OlderThan = 5 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.MaxBatches <= 0 {
+		cfg.MaxBatches = 20
+	}
+	if d.Mirror == nil {
+		d.Mirror = messaging.NewMirror(nil, d.Log)
+	}
+	return &Handler{cfg: cfg, d: d}
+}
+
+// Mount serves the function: POST / for the schedule's ping (no public routes).
+func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, error) {
+	return serve.Mount(ctx, opts, nil, h.HandleEvent)
+}
+
+// HandleEvent runs one sweep; any event (the ping) triggers it. A failure is retried by the trigger,
+// and the next ping sweeps again anyway.
+func (h *Handler) HandleEvent(ctx context.Context, _ event.Event) (*event.Event, error) {
+	_, err := h.Sweep(ctx)
+	return nil, err
+}
+
+// Sweep republishes stale outbox rows and repairs Keto; it returns the outbox rows published.
+func (h *Handler) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for range h.cfg.MaxBatches {
+		n, err := h.d.Outbox.Sweep(ctx, h.cfg.OlderThan, h.cfg.Batch)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < h.cfg.Batch {
+			break
+		}
+	}
+	if total > 0 {
+		h.d.Log.InfoContext(ctx, "sweep republished outbox rows", "rows", total)
+	}
+	if n, err := h.d.Mirror.Repair(ctx, h.d.Pool, h.cfg.OlderThan, h.cfg.Batch); err != nil {
+		h.d.Log.WarnContext(ctx, "keto repair failed; next sweep retries", "err", err)
+	} else if n > 0 {
+		h.d.Log.InfoContext(ctx, "sweep repaired keto tuples", "rows", n)
+	}
+	return total, nil
+}

@@ -1,0 +1,200 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Config of the local platform. Zero values take the defaults documented per field (the same as
+// docs/configuration.md); only main reads the environment.
+type Config struct {
+	// RootDir is the repository root; relative paths below resolve against it. Default ".".
+	RootDir string
+	// ValuesFile is the routing file; default charts/parley/values.yaml.
+	ValuesFile string
+	// DataDir holds generated config and versitygw's objects; default .data.
+	DataDir string
+	// BinDir holds the built programs; default bin.
+	BinDir string
+
+	// DatabaseURL of the application database (created if missing);
+	// default postgres://postgres@127.0.0.1:5432/parley?sslmode=disable.
+	DatabaseURL string
+	// KetoDatabase is Keto's database on the same server (created if missing); default parley_keto.
+	KetoDatabase string
+	// RedisAddr default 127.0.0.1:6379; RedisPrefix (default: the functions' own) is passed on.
+	RedisAddr   string
+	RedisPrefix string
+
+	// KafkaAddr is where the in-process Kafka (kfake) listens; default 127.0.0.1:9092.
+	KafkaAddr string
+	// Partitions of every topic the platform creates; default 8.
+	Partitions int
+	// IngressAddr is the broker ingress; default 127.0.0.1:8081.
+	IngressAddr string
+	// GatewayAddr is the public HTTP API; default 127.0.0.1:8080. PublicURL defaults to http://GatewayAddr.
+	GatewayAddr string
+	PublicURL   string
+
+	// S3Addr is versitygw's listen address; default 127.0.0.1:7070. S3PublicEndpoint defaults to
+	// http://S3Addr.
+	S3Addr           string
+	S3PublicEndpoint string
+	S3AccessKey      string // default parley-dev
+	S3SecretKey      string // default parley-dev-secret
+	S3Bucket         string // default parley-files
+	S3Region         string // default us-east-1
+
+	// Keto ports; defaults 127.0.0.1:4466 (read), :4467 (write), :4469 (OPL), :4468 (metrics).
+	KetoReadAddr    string
+	KetoWriteAddr   string
+	KetoOPLAddr     string
+	KetoMetricsAddr string
+	// KetoNamespaces is the OPL file; default infra/platform/keto/namespaces.keto.ts.
+	KetoNamespaces string
+
+	// RulesFile is passed to functions and edges as RULES_FILE; default infra/platform/rules.yaml.
+	RulesFile string
+	// Edges is how many socket-edge processes run; default 1 (negative: none).
+	Edges int
+	// LogLevel is passed to children as LOG_LEVEL; default info.
+	LogLevel string
+	// ExtraEnv is appended to every child's environment (e.g. ALLOWED_ORIGINS=...).
+	ExtraEnv []string
+
+	// RandomPorts picks a free loopback port for every listener instead of the defaults and the
+	// values' localPort (tests running a private platform beside `make dev`). An address ending in
+	// ":0" does the same for that one listener.
+	RandomPorts bool
+	// NoRestart disables restarting children that die (by default they come back with backoff).
+	NoRestart bool
+	// StopTimeout is how long a child gets between SIGTERM and SIGKILL; default 10s.
+	StopTimeout time.Duration
+	// Without lists parts not to start even when built: "s3", "keto", "functions", "edges".
+	Without []string
+
+	// ChildOutput receives the children's output, each line prefixed by the child's name; default stderr.
+	ChildOutput io.Writer
+	// Logger for the platform's own logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.RootDir, ".")
+	root, err := filepath.Abs(c.RootDir)
+	if err != nil {
+		return err
+	}
+	c.RootDir = root
+	abs := func(p *string, v string) {
+		def(p, v)
+		if !filepath.IsAbs(*p) {
+			*p = filepath.Join(root, *p)
+		}
+	}
+	abs(&c.ValuesFile, "charts/parley/values.yaml")
+	abs(&c.DataDir, ".data")
+	abs(&c.BinDir, "bin")
+	abs(&c.KetoNamespaces, "infra/platform/keto/namespaces.keto.ts")
+	abs(&c.RulesFile, "infra/platform/rules.yaml")
+	def(&c.DatabaseURL, "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
+	def(&c.KetoDatabase, "parley_keto")
+	def(&c.RedisAddr, "127.0.0.1:6379")
+	def(&c.KafkaAddr, "127.0.0.1:9092")
+	def(&c.IngressAddr, "127.0.0.1:8081")
+	def(&c.GatewayAddr, "127.0.0.1:8080")
+	def(&c.S3Addr, "127.0.0.1:7070")
+	def(&c.S3AccessKey, "parley-dev")
+	def(&c.S3SecretKey, "parley-dev-secret")
+	def(&c.S3Bucket, "parley-files")
+	def(&c.S3Region, "us-east-1")
+	def(&c.KetoReadAddr, "127.0.0.1:4466")
+	def(&c.KetoWriteAddr, "127.0.0.1:4467")
+	def(&c.KetoOPLAddr, "127.0.0.1:4469")
+	def(&c.KetoMetricsAddr, "127.0.0.1:4468")
+	def(&c.LogLevel, "info")
+	if c.Partitions == 0 {
+		c.Partitions = 8
+	}
+	if c.Partitions < 0 {
+		return fmt.Errorf("partitions must be > 0, got %d", c.Partitions)
+	}
+	if c.Edges == 0 {
+		c.Edges = 1
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.RandomPorts {
+		for _, p := range []*string{&c.KafkaAddr, &c.IngressAddr, &c.GatewayAddr, &c.S3Addr,
+			&c.KetoReadAddr, &c.KetoWriteAddr, &c.KetoOPLAddr, &c.KetoMetricsAddr} {
+			host, _, err := net.SplitHostPort(*p)
+			if err != nil {
+				return fmt.Errorf("address %q: %w", *p, err)
+			}
+			*p = net.JoinHostPort(host, "0")
+		}
+	}
+	for _, w := range c.Without {
+		switch w {
+		case "s3", "keto", "functions", "edges":
+		default:
+			return fmt.Errorf("unknown part %q in Without (s3, keto, functions, edges)", w)
+		}
+	}
+	return nil
+}
+
+func (c *Config) without(part string) bool {
+	for _, w := range c.Without {
+		if w == part {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvePort returns addr, with a free port chosen when its port is 0. Children are given fixed
+// ports, so the port is picked here and released just before the child binds it (a race another
+// process could in theory win; it then fails loudly on bind).
+func resolvePort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("address %q: %w", addr, err)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func portOf(addr string) (int, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return 0, errors.New("bad port in " + addr)
+	}
+	return n, nil
+}

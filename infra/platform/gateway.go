@@ -1,0 +1,93 @@
+package platform
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+
+	"github.com/parley-im/parley/infra/platform/routing"
+)
+
+// gateway is the stand-in for the cluster's ingress + Knative routing: it proxies each request to
+// the function whose route in values.yaml matches best, and /v1/ws to the socket-edges in turn.
+type gateway struct {
+	table   *routing.Table
+	fns     map[string]*httputil.ReverseProxy
+	edges   []*httputil.ReverseProxy
+	next    atomic.Uint64
+	log     *slog.Logger
+	running func(name string) bool
+}
+
+func newGateway(table *routing.Table, fnAddrs map[string]string, edgeAddrs []string, running func(string) bool,
+	log *slog.Logger) (*gateway, error) {
+	g := &gateway{table: table, fns: map[string]*httputil.ReverseProxy{}, log: log, running: running}
+	for name, addr := range fnAddrs {
+		rp, err := g.proxy(name, addr)
+		if err != nil {
+			return nil, err
+		}
+		g.fns[name] = rp
+	}
+	for i, addr := range edgeAddrs {
+		rp, err := g.proxy(fmt.Sprintf("edge-%d", i), addr)
+		if err != nil {
+			return nil, err
+		}
+		g.edges = append(g.edges, rp)
+	}
+	return g, nil
+}
+
+func (g *gateway) proxy(name, addr string) (*httputil.ReverseProxy, error) {
+	u, err := url.Parse("http://" + addr)
+	if err != nil {
+		return nil, err
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host // as an ingress does: the function sees the public host
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.log.Warn("gateway: upstream failed", "target", name, "path", r.URL.Path, "err", err)
+			problem(w, http.StatusServiceUnavailable, "unavailable", name+" is not reachable")
+		},
+	}, nil
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target, ok := g.table.Lookup(r.Method, r.URL.Path)
+	if !ok {
+		problem(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+		return
+	}
+	if target == routing.EdgeTarget {
+		if len(g.edges) == 0 {
+			problem(w, http.StatusServiceUnavailable, "unavailable", "no socket-edge is running")
+			return
+		}
+		g.edges[g.next.Add(1)%uint64(len(g.edges))].ServeHTTP(w, r)
+		return
+	}
+	rp, ok := g.fns[target]
+	if !ok || !g.running(target) {
+		problem(w, http.StatusServiceUnavailable, "unavailable", "function "+target+" is not running (not built?)")
+		return
+	}
+	rp.ServeHTTP(w, r)
+}
+
+// problem writes an application/problem+json error as the API defines it.
+func problem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": http.StatusText(status), "status": status, "code": code, "detail": detail,
+	})
+}

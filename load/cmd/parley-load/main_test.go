@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestUsageExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		want int
+		msg  string
+	}{
+		{nil, exitUsage, "usage"},
+		{[]string{"bogus"}, exitUsage, "unknown mode"},
+		{[]string{"chat", "-gateway", "http://10.0.0.1:8080"}, exitUsage, "loopback"},
+		{[]string{"chat", "-edges", "ws://example.com/v1/ws"}, exitUsage, "loopback"},
+		{[]string{"chat", "-assert", "p99"}, exitUsage, "operator"},
+		{[]string{"connect", "-n", "500000"}, exitUsage, "-n"},
+		{[]string{"fanout", "-members", "1"}, exitUsage, "-members"},
+		{[]string{"chat", "-allow-cluster-targets"}, exitUsage, "Kubernetes"},
+		{[]string{"chat", "extra"}, exitUsage, "unexpected"},
+	}
+	for _, c := range cases {
+		t.Setenv("KUBERNETES_SERVICE_HOST", "")
+		var out, errb bytes.Buffer
+		if got := realMain(c.args, &out, &errb); got != c.want || !strings.Contains(errb.String(), c.msg) {
+			t.Errorf("%v: exit %d, stderr %q", c.args, got, errb.String())
+		}
+	}
+}
+
+func TestSetupFailureExitCode(t *testing.T) {
+	// Nothing listens on this loopback port: the setup phase fails with exit code 3, and the report says why.
+	var out, errb bytes.Buffer
+	got := realMain([]string{"fanout", "-gateway", "http://127.0.0.1:9", "-edges", "ws://127.0.0.1:9/v1/ws", "-members", "2", "-max-time", "20s"}, &out, &errb)
+	if got != exitSetup || !strings.Contains(out.String(), "setup") {
+		t.Fatalf("exit %d out %q err %q", got, out.String(), errb.String())
+	}
+}

@@ -1,0 +1,161 @@
+// Command socket-edge runs one WebSocket edge instance: config from the environment, edge.New, run
+// until SIGTERM, then drain (readiness false, new upgrades 503, clients closed with 1012 over
+// DRAIN_WINDOW) and stop.
+//
+// Environment (defaults in parentheses):
+//
+//	EDGE_ADDR             listen address (127.0.0.1:8090)
+//	EDGE_ID               instance id, unique per instance (edge-0)
+//	KAFKA_BROKERS         comma-separated bootstrap brokers (127.0.0.1:9092)
+//	BROKER_TOPIC          topic of the Knative broker (knative-broker-parley-default)
+//	REDIS_ADDR            Redis (127.0.0.1:6379)
+//	REDIS_PREFIX          Redis key prefix (parley:)
+//	OIDC_ISSUER           issuer whose tokens are accepted (http://127.0.0.1:8080)
+//	ALLOWED_ORIGINS       comma-separated Origin allow-list, or * (empty: same host only)
+//	DRAIN_WINDOW          spread of the 1012 closes on shutdown (10s)
+//	HEARTBEAT_INTERVAL    server ping interval (25s)
+//	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
+//	RESEND_TIMEOUT        unacked message push resend timeout (10s)
+//	LOG_LEVEL             debug|info|warn|error (info)
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parley-im/parley/infra/httpserver"
+	"github.com/parley-im/parley/infra/kafka"
+	"github.com/parley-im/parley/infra/redis"
+	"github.com/parley-im/parley/socket-edge/edge"
+)
+
+func main() {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if err := run(log); err != nil {
+		log.Error("socket-edge stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	sigctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	rdb, err := redis.Open(sigctx, redis.Config{Addr: cfg.redisAddr, Prefix: cfg.edge.RedisPrefix})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	verifier, err := newVerifier(sigctx, cfg, rdb)
+	if err != nil {
+		return err
+	}
+	e, err := edge.New(cfg.edge, edge.Deps{Verifier: verifier, Tickets: edge.NewRedisTickets(rdb, cfg.edge.RedisPrefix),
+		Producer: w, Redis: rdb, Log: log})
+	if err != nil {
+		return err
+	}
+	srv, err := httpserver.New(httpserver.Config{Addr: cfg.addr, ReadTimeout: -1, WriteTimeout: -1,
+		DrainQuiet: 500 * time.Millisecond}, e.Handler(), e.Ready, log)
+	if err != nil {
+		return err
+	}
+	log.Info("socket-edge listening", "addr", srv.Addr(), "edge", cfg.edge.EdgeID)
+
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Run(runCtx) }()
+	go func() { errc <- e.Run(runCtx) }()
+	select {
+	case <-sigctx.Done():
+	case err := <-errc:
+		return err
+	}
+	log.Info("draining", "window", cfg.edge.DrainWindow)
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.edge.DrainWindow+5*time.Second)
+	derr := e.Drain(dctx)
+	cancel()
+	cancelRun()
+	for range 2 {
+		if err := <-errc; err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+	}
+	return derr
+}
+
+type config struct {
+	addr      string
+	redisAddr string
+	issuer    string
+	edge      edge.Config
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		addr:      env("EDGE_ADDR", "127.0.0.1:8090"),
+		redisAddr: env("REDIS_ADDR", "127.0.0.1:6379"),
+		issuer:    env("OIDC_ISSUER", "http://127.0.0.1:8080"),
+	}
+	c.edge = edge.Config{
+		EdgeID:         env("EDGE_ID", "edge-0"),
+		KafkaBrokers:   list(env("KAFKA_BROKERS", "127.0.0.1:9092")),
+		BrokerTopic:    env("BROKER_TOPIC", "knative-broker-parley-default"),
+		RedisPrefix:    env("REDIS_PREFIX", "parley:"),
+		AllowedOrigins: list(os.Getenv("ALLOWED_ORIGINS")),
+	}
+	c.edge.Addr = c.addr
+	var err error
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"DRAIN_WINDOW", &c.edge.DrainWindow}, {"HEARTBEAT_INTERVAL", &c.edge.HeartbeatInterval},
+		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}} {
+		if v := os.Getenv(d.key); v != "" {
+			if *d.dst, err = time.ParseDuration(v); err != nil {
+				return c, fmt.Errorf("%s: %w", d.key, err)
+			}
+		}
+	}
+	if v := os.Getenv("OUTBOUND_QUEUE_BYTES"); v != "" {
+		if c.edge.OutboundQueueBytes, err = strconv.Atoi(v); err != nil {
+			return c, fmt.Errorf("OUTBOUND_QUEUE_BYTES: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func list(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-im/parley/events"
+)
+
+// publishTimeout bounds one command publish; the read loop waits for it, which keeps one
+// connection's commands in order and pushes back on a client faster than the broker.
+const publishTimeout = 5 * time.Second
+
+// handleFrame dispatches one client frame. Not valid JSON at all: close 1008. Valid JSON of the wrong
+// shape, an unknown type or bad data: an error frame invalid_argument answering the frame's id.
+func (c *conn) handleFrame(data []byte) {
+	if !json.Valid(data) {
+		c.closeWith(events.ClosePolicy, "frames must be JSON")
+		return
+	}
+	var f events.Frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.sendError("", events.Invalid("frame", "must be an object {type, id?, data?}"))
+		return
+	}
+	switch f.Type {
+	case events.FramePing:
+		c.enqueue(renderFrame(events.FramePong, f.ID, nil))
+	case events.FrameAck:
+		var a events.ReadFrame
+		if err := decodeData(f.Data, &a); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		if a.ConversationID == "" {
+			c.sendError(f.ID, events.Invalid("conversation_id", "is required"))
+			return
+		}
+		c.ack(a.ConversationID, a.Seq)
+	case events.FrameSend:
+		var s events.SendFrame
+		if err := decodeData(f.Data, &s); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.command(f, events.TypeMessageSend, s.ConversationID,
+			events.SendCommand{UserID: c.userID, ConversationID: s.ConversationID, SendMessage: s.SendMessage}, true)
+	case events.FrameRead:
+		var r events.ReadFrame
+		if err := decodeData(f.Data, &r); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.command(f, events.TypeMessageRead, r.ConversationID,
+			events.ReadCommand{UserID: c.userID, ConversationID: r.ConversationID, Seq: r.Seq}, true)
+	case events.FrameRevoke:
+		var r events.RevokeFrame
+		if err := decodeData(f.Data, &r); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.command(f, events.TypeMessageRevoke, r.MessageID,
+			events.RevokeCommand{UserID: c.userID, MessageID: r.MessageID}, true)
+	case events.FrameTyping:
+		var t events.TypingFrame
+		if err := decodeData(f.Data, &t); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.command(f, events.TypeTypingUpdate, t.ConversationID,
+			events.TypingCommand{UserID: c.userID, ConversationID: t.ConversationID, State: t.State}, false)
+	case events.FrameCallInvite, events.FrameCallAccept, events.FrameCallReject, events.FrameCallOffer,
+		events.FrameCallAnswer, events.FrameCallICE, events.FrameCallHangup:
+		c.callFrame(f)
+	case "":
+		c.sendError(f.ID, events.Invalid("type", "is required"))
+	default:
+		c.sendError(f.ID, events.Invalid("type", "unknown frame type %q", f.Type))
+	}
+}
+
+// decodeData reads a frame's data; unknown fields are ignored (clients may be newer than the edge).
+func decodeData(data json.RawMessage, v any) error {
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		return events.Invalid("data", "is required")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return events.Invalid("data", "does not match the frame type")
+	}
+	return nil
+}
+
+// command publishes a command CloudEvent for frame f. With answer, the frame is answered when the
+// resulting fact or rejection comes back through im.delivery (matched by correlation id), or with
+// "unavailable" after CommandTimeout. Without answer (typing, calls) only a rejection is answered.
+func (c *conn) command(f events.Frame, typ, key string, data events.Validator, answer bool) {
+	e := c.edge
+	frameID := f.ID
+	corrFrame := frameID
+	if corrFrame == "" {
+		// A frame without id still needs a unique correlation; its answer carries no id.
+		corrFrame = "~" + newID()
+	}
+	corr := e.cfg.EdgeID + "/" + c.id + "/" + corrFrame
+	ev, err := events.New(uuid.Must(uuid.NewV7()).String(), e.source, typ, key, data)
+	if err != nil {
+		c.sendError(frameID, err)
+		return
+	}
+	ev.SetExtension(events.ExtCorrelationID, corr)
+	if answer {
+		e.cmds.add(corr, c, frameID, e.cfg.CommandTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if err := e.deps.Producer.Publish(ctx, e.cfg.BrokerTopic, ev); err != nil {
+		e.log.Warn("command publish failed", "type", typ, "conn", c.id, "err", err)
+		if !answer || e.cmds.take(corr) != nil {
+			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "cannot accept commands now; retry"))
+		}
+	}
+}
+
+// sendError answers frame id with an error frame.
+func (c *conn) sendError(id string, err error) {
+	ee := events.AsError(err)
+	msg := ee.Message
+	if ee.Field != "" {
+		msg = ee.Field + ": " + msg
+	}
+	data, _ := json.Marshal(events.ErrorFrame{Code: ee.Code, Message: msg})
+	c.enqueue(renderFrame(events.FrameError, id, data))
+}
+
+// renderFrame encodes {"type","id"?,"data"?} once; the result is shared by every recipient.
+func renderFrame(typ, id string, data []byte) []byte {
+	b := make([]byte, 0, len(typ)+len(id)+len(data)+32)
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...) // frame types are constants without characters JSON must escape
+	b = append(b, '"')
+	if id != "" {
+		q, _ := json.Marshal(id)
+		b = append(b, `,"id":`...)
+		b = append(b, q...)
+	}
+	if len(data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}')
+}
+
+// pendingCommands are the frames waiting for their answer, by correlation id.
+type pendingCommands struct {
+	mu sync.Mutex
+	m  map[string]*pendingCmd
+}
+
+type pendingCmd struct {
+	c       *conn
+	frameID string
+	timer   *time.Timer
+}
+
+func newPendingCommands() *pendingCommands {
+	return &pendingCommands{m: map[string]*pendingCmd{}}
+}
+
+func (p *pendingCommands) add(corr string, c *conn, frameID string, timeout time.Duration) {
+	pc := &pendingCmd{c: c, frameID: frameID}
+	p.mu.Lock()
+	p.m[corr] = pc
+	pc.timer = time.AfterFunc(timeout, func() {
+		if p.take(corr) != nil {
+			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "no answer in time; the command may still apply, retry with the same client_msg_id"))
+		}
+	})
+	p.mu.Unlock()
+}
+
+// take removes and returns the pending command, or nil when it was answered or timed out already.
+func (p *pendingCommands) take(corr string) *pendingCmd {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc := p.m[corr]
+	if pc != nil {
+		delete(p.m, corr)
+		pc.timer.Stop()
+	}
+	return pc
+}
+
+// parseCorrelation splits "<edge>/<conn>/<frame>"; frame ids may contain "/".
+func parseCorrelation(corr string) (edgeID, connID, frameID string, ok bool) {
+	parts := strings.SplitN(corr, "/", 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	frameID = parts[2]
+	if strings.HasPrefix(frameID, "~") {
+		frameID = ""
+	}
+	return parts[0], parts[1], frameID, true
+}

@@ -1,0 +1,346 @@
+package edge
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/auth"
+)
+
+// closeGrace is how long a connection waits for the client's close reply (and drains its unread
+// input, so the kernel does not answer with a reset that would hide the close frame) before the TCP
+// connection is dropped.
+const closeGrace = 2 * time.Second
+
+// conn is one authenticated WebSocket connection.
+//
+// Ownership: readLoop owns the reading side and the rate limiter (tokens, last). Everything under mu
+// is shared between the delivery path (enqueue, push), timers (heartbeat, resend) and the writer.
+// The writer goroutine exists only while writing is true; it is the only one that writes data frames.
+type conn struct {
+	edge      *Edge
+	ws        *websocket.Conn
+	raw       *coalescingConn
+	id        string // connection id: the session part of correlation ids
+	sessionID string // auth session (sid), sent in hello; equals id when the token has none
+	userID    string
+	expiresAt time.Time
+
+	// reader-owned
+	tokens float64
+	last   time.Time
+
+	mu          sync.Mutex
+	queue       [][]byte // frames not yet taken by the writer; shared slices, never modified
+	queued      int      // bytes in queue
+	writing     bool     // a writer goroutine runs (stays true once the close frame is sent)
+	pingDue     bool
+	closing     bool // no more frames accepted; the close frame follows what is queued
+	closeSent   bool
+	closeCode   int
+	closeReason string
+	hb          *time.Timer
+	unacked     []unackedPush
+	resendTimer *time.Timer
+}
+
+func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal) *conn {
+	id := newID()
+	sid := p.SessionID
+	if sid == "" {
+		sid = id
+	}
+	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: p.ExpiresAt}
+}
+
+// enqueue queues one frame for writing without blocking. It returns false when the frame was not
+// queued: the connection is closing, or the frame would pass the queue bound, in which case the
+// connection is closed with 4009 (slow consumer) and its queue dropped.
+func (c *conn) enqueue(frame []byte) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if c.queued+len(frame) > c.edge.cfg.OutboundQueueBytes {
+		c.queue, c.queued = nil, 0
+		c.startCloseLocked(events.CloseSlowConsumer, "slow consumer: reconnect and pull")
+		c.mu.Unlock()
+		c.edge.stats.slowClosed.Add(1)
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	c.kickLocked()
+	c.mu.Unlock()
+	return true
+}
+
+// closeWith closes the connection with code after the frames already queued. Safe from any goroutine;
+// only the first call counts.
+func (c *conn) closeWith(code int, reason string) {
+	c.mu.Lock()
+	c.startCloseLocked(code, reason)
+	c.mu.Unlock()
+}
+
+func (c *conn) startCloseLocked(code int, reason string) {
+	if c.closing {
+		return
+	}
+	c.closing, c.closeCode, c.closeReason = true, code, reason
+	if c.hb != nil {
+		c.hb.Stop()
+	}
+	c.kickLocked()
+}
+
+func (c *conn) kickLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes everything queued in one coalesced flush per round, then exits when nothing is
+// left, so an idle connection has no writer goroutine.
+func (c *conn) writeLoop() {
+	wt := c.edge.cfg.WriteTimeout
+	for {
+		c.mu.Lock()
+		q := c.queue
+		c.queue, c.queued = nil, 0
+		ping := c.pingDue
+		c.pingDue = false
+		sendClose := c.closing && !c.closeSent
+		if len(q) == 0 && !ping && !sendClose {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if sendClose {
+			c.closeSent = true
+		}
+		code, reason := c.closeCode, c.closeReason
+		c.mu.Unlock()
+
+		if len(q) > 0 || ping {
+			// One WebSocket message per frame, all of them in one write syscall.
+			c.raw.begin()
+			var err error
+			for _, f := range q {
+				if err = c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
+					break
+				}
+			}
+			if ping && err == nil {
+				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(wt))
+			}
+			ferr := c.raw.flush(time.Now().Add(wt))
+			if err != nil || ferr != nil {
+				_ = c.raw.Close() // the read loop sees the error and cleans up; writing stays true
+				return
+			}
+		}
+		if sendClose {
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(wt))
+			// The read loop closes at once when the client answers; this bounds the wait.
+			time.AfterFunc(closeGrace, func() { _ = c.raw.Close() })
+			return
+		}
+	}
+}
+
+// startHeartbeat arms the connection's one timer: it pings every HeartbeatInterval and closes with
+// 4001 when the token expires.
+func (c *conn) startHeartbeat() {
+	c.mu.Lock()
+	if !c.closing {
+		c.hb = time.AfterFunc(c.nextBeat(), c.beat)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) nextBeat() time.Duration {
+	d := c.edge.cfg.HeartbeatInterval
+	if !c.expiresAt.IsZero() {
+		d = min(d, max(time.Until(c.expiresAt), time.Millisecond))
+	}
+	return d
+}
+
+func (c *conn) beat() {
+	if !c.expiresAt.IsZero() && !time.Now().Before(c.expiresAt) {
+		c.closeWith(events.CloseUnauthenticated, "token expired")
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.pingDue = true
+	c.kickLocked()
+	c.hb.Reset(c.nextBeat())
+}
+
+func (c *conn) extendRead() {
+	_ = c.ws.SetReadDeadline(time.Now().Add(2*c.edge.cfg.HeartbeatInterval + 5*time.Second))
+}
+
+// allow is a token bucket: RateLimit frames per second, bursts of RateBurst. Reader-owned.
+func (c *conn) allow() bool {
+	now := time.Now()
+	cfg := &c.edge.cfg
+	if c.last.IsZero() {
+		c.tokens = cfg.RateBurst
+	} else {
+		c.tokens = min(cfg.RateBurst, c.tokens+now.Sub(c.last).Seconds()*cfg.RateLimit)
+	}
+	c.last = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+// readLoop reads frames until the connection ends, then unregisters it.
+func (c *conn) readLoop() {
+	defer c.finish()
+	c.ws.SetReadLimit(c.edge.cfg.MaxFrameBytes)
+	c.ws.SetPongHandler(func(string) error { c.extendRead(); return nil })
+	c.extendRead()
+	for {
+		mt, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.extendRead()
+		if c.isClosing() {
+			continue // waiting for the client's close reply; input is discarded
+		}
+		if !c.allow() {
+			c.edge.stats.rateClosed.Add(1)
+			c.closeWith(events.CloseRateLimited, "rate limited")
+			continue
+		}
+		if mt != websocket.TextMessage {
+			c.closeWith(events.ClosePolicy, "frames must be JSON text")
+			continue
+		}
+		c.handleFrame(data)
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		// gorilla has already sent close 1009. Read the rest of the oversized frame before closing:
+		// closing with unread input makes the kernel send a reset that can overtake the close frame.
+		c.mu.Lock()
+		c.closing, c.closeSent = true, true
+		c.mu.Unlock()
+		_ = c.raw.Conn.SetReadDeadline(time.Now().Add(closeGrace))
+		_, _ = io.Copy(io.Discard, c.raw.Conn)
+	}
+}
+
+// finish runs once, when the read loop ends.
+func (c *conn) finish() {
+	c.mu.Lock()
+	c.closing = true
+	if c.hb != nil {
+		c.hb.Stop()
+	}
+	if c.resendTimer != nil {
+		c.resendTimer.Stop()
+	}
+	c.queue, c.unacked = nil, nil
+	c.mu.Unlock()
+	_ = c.raw.Close()
+	if c.userID != "" {
+		c.edge.hub.remove(c)
+		c.edge.stats.connections.Add(-1)
+		c.edge.disconnected(c)
+	}
+	c.edge.conns.Done()
+}
+
+// coalescingConn lets the writer turn many WebSocket frames into one write: between begin and flush,
+// writes are appended to a pooled buffer. Outside a batch it passes writes through, so gorilla's
+// concurrent control frames (pong, close) go straight out. mu orders the batch against them.
+type coalescingConn struct {
+	net.Conn
+	pool *sync.Pool
+
+	mu       sync.Mutex
+	batching bool
+	buf      *[]byte
+}
+
+// maxPooledBatch: bigger batch buffers are left to the GC rather than kept in the pool.
+const maxPooledBatch = 64 << 10
+
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// SetWriteDeadline is ignored inside a batch: flush sets the deadline of the real write.
+func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		return nil
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *coalescingConn) begin() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = true
+	if b, ok := c.pool.Get().(*[]byte); ok {
+		c.buf = b
+		*c.buf = (*c.buf)[:0]
+	} else {
+		b := make([]byte, 0, 4096)
+		c.buf = &b
+	}
+}
+
+func (c *coalescingConn) flush(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	b := c.buf
+	c.buf = nil
+	var err error
+	if len(*b) > 0 {
+		if err = c.Conn.SetWriteDeadline(deadline); err == nil {
+			_, err = c.Conn.Write(*b)
+		}
+	}
+	if cap(*b) <= maxPooledBatch {
+		c.pool.Put(b)
+	}
+	return err
+}

@@ -1,0 +1,322 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/kafka"
+)
+
+// maxUnacked bounds the message pushes remembered per connection for resending; older ones are
+// dropped (the client pulls what it lacks on reconnect).
+const maxUnacked = 256
+
+type unackedPush struct {
+	conv   string
+	seq    int64
+	frame  []byte
+	sentAt time.Time
+	tries  int
+}
+
+// consume reads im.delivery with this instance's own consumer group ("socket-edge-<EdgeID>") from
+// the newest offset (the edge only pushes to live connections) and delivers every record. Partitions
+// run in parallel; Deliver never blocks, so one slow client cannot hold a partition.
+func (e *Edge) consume(ctx context.Context) error {
+	start := kafka.LastOffset
+	if e.cfg.DeliveryFromStart {
+		start = kafka.FirstOffset
+	}
+	cons, err := kafka.NewConsumer(kafka.ConsumerConfig{
+		Brokers:     e.cfg.KafkaBrokers,
+		Topics:      []string{e.cfg.DeliveryTopic},
+		GroupID:     "socket-edge-" + e.cfg.EdgeID,
+		StartOffset: start,
+		MaxWait:     250 * time.Millisecond,
+		Logger:      e.log,
+	})
+	if err != nil {
+		return err
+	}
+	return cons.Run(ctx, func(ctx context.Context, cl *kafka.Claim) error {
+		e.consuming.Add(1)
+		defer e.consuming.Add(-1)
+		for {
+			m, err := cl.Fetch(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			e.deliverRecord(m)
+			cl.Commit(m.Offset)
+		}
+	})
+}
+
+func (e *Edge) deliverRecord(m kafka.Message) {
+	ev, err := m.Event()
+	if err != nil {
+		e.log.Warn("im.delivery record is not a CloudEvent; skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+		return
+	}
+	if ev.Type() != events.TypeDelivery {
+		return
+	}
+	d, err := events.Decode[events.Delivery](ev)
+	if err != nil {
+		e.log.Warn("bad delivery; skipped", "id", ev.ID(), "err", err)
+		return
+	}
+	e.Deliver(d)
+}
+
+// Deliver pushes one delivery to the recipients this instance holds: the event is rendered into a
+// frame once and the same bytes are queued to every connection. It also answers the frame the event
+// correlates to, and applies session ends (im.session.revoked, im.user.deleted). It never blocks.
+func (e *Edge) Deliver(d events.Delivery) {
+	e.stats.delivered.Add(1)
+	ev := d.Event
+	if ev.Type == events.TypeCommandRejected {
+		e.answerRejection(ev)
+		return
+	}
+	e.answerResult(ev)
+	switch ev.Type {
+	case events.TypeSessionRevoked:
+		e.endSessions(d)
+		return
+	case events.TypeUserDeleted:
+		var u events.UserDeleted
+		_ = json.Unmarshal(ev.Data, &u)
+		users := append([]string{u.UserID}, d.Recipients...)
+		for _, uid := range users {
+			if uid != "" {
+				e.hub.each(uid, func(c *conn) { c.closeWith(events.CloseBanned, "account deleted") })
+			}
+		}
+		return
+	}
+	typ, conv, seq := pushFrameType(ev)
+	if typ == "" {
+		return
+	}
+	frame := renderFrame(typ, "", ev.Data)
+	for _, uid := range d.Recipients {
+		e.hub.each(uid, func(c *conn) {
+			if d.ExceptSession != "" && (c.sessionID == d.ExceptSession || c.id == d.ExceptSession) {
+				return
+			}
+			c.push(frame, conv, seq)
+		})
+	}
+}
+
+// pushFrameType maps a delivered event to its push frame type (API.md); for a message it also
+// returns the conversation and seq the client acks. "" means the event is not pushed.
+func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
+	switch ev.Type {
+	case events.TypeMessageCreated:
+		var f struct {
+			Message struct {
+				ConversationID string `json:"conversation_id"`
+				Seq            int64  `json:"seq"`
+			} `json:"message"`
+		}
+		_ = json.Unmarshal(ev.Data, &f)
+		return events.FrameMessage, f.Message.ConversationID, f.Message.Seq
+	case events.TypeMessageRevoked:
+		return events.FrameMessageRevoked, "", 0
+	case events.TypeConversationRead:
+		return events.FrameReadPush, "", 0
+	case events.TypeTypingUpdate:
+		return events.FrameTypingPush, "", 0
+	case events.TypePresenceChanged:
+		return events.FramePresence, "", 0
+	case events.TypeContactRequested:
+		return events.FrameContactRequest, "", 0
+	case events.TypeContactAccepted:
+		return events.FrameContactAccepted, "", 0
+	case events.TypeContactRemoved:
+		return "contact.removed", "", 0
+	case events.TypeConversationCreated, events.TypeConversationUpdated:
+		return events.FrameConversationUpdated, "", 0
+	case events.TypeMemberAdded:
+		return events.FrameMemberAdded, "", 0
+	case events.TypeMemberRemoved:
+		return events.FrameMemberRemoved, "", 0
+	case events.TypeFileUploaded:
+		return events.FrameFileReady, "", 0
+	case events.TypeFileRejected:
+		return "file.rejected", "", 0
+	case events.TypeUserUpdated:
+		return "user.updated", "", 0
+	case events.TypeCallSignal:
+		var s struct {
+			Kind string `json:"kind"`
+		}
+		_ = json.Unmarshal(ev.Data, &s)
+		if s.Kind == "" || strings.ContainsAny(s.Kind, `"\`) {
+			return "", "", 0
+		}
+		return "call." + s.Kind, "", 0
+	}
+	return "", "", 0
+}
+
+// endSessions pushes session.revoked and closes: only the named session when session_id is set,
+// every connection of the user otherwise. A ban or deletion closes with 4003, the rest with 4001.
+func (e *Edge) endSessions(d events.Delivery) {
+	var s events.SessionRevoked
+	if err := json.Unmarshal(d.Event.Data, &s); err != nil || s.UserID == "" {
+		return
+	}
+	code := events.CloseUnauthenticated
+	switch strings.ToLower(s.Reason) {
+	case "banned", "ban", "deleted", "user_deleted", "account_deleted":
+		code = events.CloseBanned
+	}
+	frame := renderFrame(events.FrameSessionRevoked, "", d.Event.Data)
+	e.hub.each(s.UserID, func(c *conn) {
+		if s.SessionID != "" && c.sessionID != s.SessionID && c.id != s.SessionID {
+			return
+		}
+		c.enqueue(frame)
+		c.closeWith(code, "session revoked")
+	})
+}
+
+// answerResult answers the frame a fact correlates to, when that frame waits on this instance.
+func (e *Edge) answerResult(ev events.DeliveredEvent) {
+	if ev.CorrelationID == "" || !strings.HasPrefix(ev.CorrelationID, e.cfg.EdgeID+"/") {
+		return
+	}
+	pc := e.cmds.take(ev.CorrelationID)
+	if pc == nil {
+		return
+	}
+	data := ev.Data
+	if ev.Type == events.TypeConversationRead {
+		var r events.ConversationRead
+		if json.Unmarshal(ev.Data, &r) == nil {
+			data, _ = json.Marshal(struct {
+				ConversationID string `json:"conversation_id"`
+				ReadSeq        int64  `json:"read_seq"`
+			}{r.ConversationID, r.Seq})
+		}
+	}
+	pc.c.enqueue(renderFrame(events.FrameResult, pc.frameID, data))
+}
+
+// answerRejection turns im.command.rejected into an error frame for the frame it answers.
+func (e *Edge) answerRejection(ev events.DeliveredEvent) {
+	var r events.CommandRejected
+	if err := json.Unmarshal(ev.Data, &r); err != nil {
+		return
+	}
+	corr := ev.CorrelationID
+	if corr == "" {
+		corr = r.CorrelationID
+	}
+	edgeID, connID, frameID, ok := parseCorrelation(corr)
+	if !ok || edgeID != e.cfg.EdgeID {
+		return
+	}
+	ee := &events.Error{Code: r.Code, Message: r.Message}
+	if pc := e.cmds.take(corr); pc != nil {
+		pc.c.sendError(pc.frameID, ee)
+		return
+	}
+	// Typing and call frames wait for nothing, but their refusal still answers them.
+	e.hub.each(r.UserID, func(c *conn) {
+		if c.id == connID {
+			c.sendError(frameID, ee)
+		}
+	})
+}
+
+// push queues a push frame; a message push (conv != "") is remembered until acked and resent after
+// ResendTimeout, at most ResendAttempts times.
+func (c *conn) push(frame []byte, conv string, seq int64) {
+	if !c.enqueue(frame) || conv == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	if len(c.unacked) >= maxUnacked {
+		c.unacked = append(c.unacked[:0], c.unacked[1:]...)
+	}
+	c.unacked = append(c.unacked, unackedPush{conv: conv, seq: seq, frame: frame, sentAt: time.Now()})
+	if c.resendTimer == nil {
+		c.resendTimer = time.AfterFunc(c.edge.cfg.ResendTimeout, c.resend)
+	}
+}
+
+// ack forgets the message pushes of conv up to seq (acks are cumulative).
+func (c *conn) ack(conv string, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := c.unacked[:0]
+	for _, u := range c.unacked {
+		if u.conv != conv || u.seq > seq {
+			keep = append(keep, u)
+		}
+	}
+	clear(c.unacked[len(keep):])
+	c.unacked = keep
+	if len(keep) == 0 {
+		c.unacked = nil
+		if c.resendTimer != nil {
+			c.resendTimer.Stop()
+			c.resendTimer = nil
+		}
+	}
+}
+
+// resend runs on the connection's resend timer.
+func (c *conn) resend() {
+	cfg := &c.edge.cfg
+	now := time.Now()
+	var again [][]byte
+	c.mu.Lock()
+	if c.closing || c.resendTimer == nil {
+		c.mu.Unlock()
+		return
+	}
+	keep := c.unacked[:0]
+	next := cfg.ResendTimeout
+	for _, u := range c.unacked {
+		if age := now.Sub(u.sentAt); age < cfg.ResendTimeout {
+			next = min(next, cfg.ResendTimeout-age)
+			keep = append(keep, u)
+			continue
+		}
+		if u.tries >= cfg.ResendAttempts {
+			continue // give up: the client pulls on reconnect
+		}
+		u.tries++
+		u.sentAt = now
+		again = append(again, u.frame)
+		keep = append(keep, u)
+	}
+	clear(c.unacked[len(keep):])
+	c.unacked = keep
+	if len(keep) == 0 {
+		c.unacked, c.resendTimer = nil, nil
+	} else {
+		c.resendTimer.Reset(next)
+	}
+	c.mu.Unlock()
+	for _, f := range again {
+		if c.enqueue(f) {
+			c.edge.stats.resent.Add(1)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+// Package edge is Parley's WebSocket edge: it authenticates clients before the upgrade, holds their
+// connections in a sharded hub, turns client frames into command CloudEvents for the broker, consumes
+// im.delivery and pushes the rendered frames to the connections it holds, keeps presence leases in
+// Redis, and drains on shutdown. The wire protocol is docs/protocol.md.
+//
+// Concurrency contract (the centrifuge / tinode model):
+//   - every connection has exactly one reader goroutine (readLoop), started by the upgrade handler,
+//     which returns at once so the handler's stack is not kept per connection;
+//   - writes go through a byte-bounded queue; a writer goroutine is started only while the queue holds
+//     something and exits when it is empty, so an idle connection costs no writer stack. Only that
+//     goroutine writes data frames; gorilla's own control replies (pong, close) may run concurrently,
+//     which gorilla allows;
+//   - enqueue never blocks: the delivery path appends and returns. A connection whose queue would pass
+//     Config.OutboundQueueBytes is closed with 4009 (slow consumer) instead of growing memory;
+//   - a delivery is rendered once into a frame and the same byte slice is queued to every recipient;
+//     queued slices are never modified after they are shared.
+//
+// Files by job: server.go (config, upgrade, auth), conn.go (read/write loops, queue, heartbeat, rate
+// limit, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
+// resends), commands.go (client frames -> commands, pending answers), calls.go (call.* frames),
+// presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use tickets).
+package edge
