@@ -81,7 +81,6 @@ func TestAuthLifecycle(t *testing.T) {
 	}
 }
 
-
 func TestWebSocketAuth(t *testing.T) {
 	ctx := timeout(t, time.Minute)
 	u := newUser(t)

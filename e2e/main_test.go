@@ -122,6 +122,9 @@ func (s *system) start() (stop func() error, err error) {
 		fmt.Sprintf("KAFKA_ADDR=127.0.0.1:%d", ports[2]),
 		"DATA_DIR="+filepath.Join(dir, "data"),
 		"REDIS_PREFIX=parley-e2e-"+filepath.Base(dir)+":",
+		// Every other address (S3, Keto, functions) on a free port too: a private platform beside `make dev`.
+		"RANDOM_PORTS=true",
+		"BIN_DIR="+filepath.Dir(abs(bin)),
 	)
 	for _, kv := range strings.Split(os.Getenv("PARLEY_E2E_PLATFORM_ENV"), ",") {
 		if strings.Contains(kv, "=") {
@@ -203,6 +206,13 @@ func ready(ctx context.Context, hc *http.Client, u string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func freePorts(n int) ([]int, error) {

@@ -6,6 +6,7 @@ require knative.dev/pkg v0.0.0-20260727151759-521cb33b33dd
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/failsafe-go/failsafe-go v0.9.8 // indirect

@@ -91,36 +91,49 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request, userID string)
 	if err := serve.Decode(w, r, &body); err != nil {
 		return err
 	}
-	req, err := h.Request(r.Context(), userID, body.UserID, body.Message)
+	req, created, err := h.Request(r.Context(), userID, body.UserID, body.Message)
 	if err != nil {
 		return err
 	}
-	return serve.WriteJSON(w, http.StatusCreated, events.RequestResponse{Request: req})
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK // the peer's pending request was accepted instead
+	}
+	return serve.WriteJSON(w, status, events.RequestResponse{Request: req})
 }
 
-// Request sends a friend request from userID to toID.
-func (h *Handler) Request(ctx context.Context, userID, toID, message string) (events.ContactRequest, error) {
+// Request sends a friend request from userID to toID. When toID already has a pending request to
+// userID, that request is accepted instead (both become contacts, as users expect from "add back")
+// and returned with created false.
+func (h *Handler) Request(ctx context.Context, userID, toID, message string) (events.ContactRequest, bool, error) {
 	switch {
 	case toID == "":
-		return events.ContactRequest{}, events.Invalid("user_id", "is required")
+		return events.ContactRequest{}, false, events.Invalid("user_id", "is required")
 	case toID == userID:
-		return events.ContactRequest{}, events.Invalid("user_id", "you cannot send yourself a request")
+		return events.ContactRequest{}, false, events.Invalid("user_id", "you cannot send yourself a request")
 	case utf8.RuneCountInString(message) > h.cfg.MaxMessageChars:
-		return events.ContactRequest{}, events.Invalid("message", "must be at most %d characters", h.cfg.MaxMessageChars)
+		return events.ContactRequest{}, false, events.Invalid("message", "must be at most %d characters", h.cfg.MaxMessageChars)
 	}
 	if err := h.userExists(ctx, toID); err != nil {
-		return events.ContactRequest{}, err
+		return events.ContactRequest{}, false, err
 	}
 	req := events.ContactRequest{ID: messaging.NewID(), FromUserID: userID, ToUserID: toID, Message: message,
 		Status: events.RequestPending, CreatedAt: messaging.Now()}
 	var facts []event.Event
+	created := true
 	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		var blocked, contacts, reverse bool
+		facts, created = nil, true
+		// Serialize requests between the same two users (either direction), so two users adding each
+		// other at once end as contacts rather than with two crossed pending requests.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(LEAST($1::text, $2::text) || ':' || GREATEST($1::text, $2::text), 0))`,
+			userID, toID); err != nil {
+			return fmt.Errorf("request lock: %w", err)
+		}
+		var blocked, contacts bool
 		if err := tx.QueryRow(ctx, `SELECT
 				EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1)),
-				EXISTS (SELECT 1 FROM contacts WHERE user_id = $1 AND contact_id = $2),
-				EXISTS (SELECT 1 FROM contact_requests WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending')`,
-			userID, toID).Scan(&blocked, &contacts, &reverse); err != nil {
+				EXISTS (SELECT 1 FROM contacts WHERE user_id = $1 AND contact_id = $2)`,
+			userID, toID).Scan(&blocked, &contacts); err != nil {
 			return fmt.Errorf("request checks: %w", err)
 		}
 		switch {
@@ -128,10 +141,22 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 			return events.Errorf(events.CodeBlocked, "you cannot send a request to this user")
 		case contacts:
 			return events.Errorf(events.CodeConflict, "you are already contacts")
-		case reverse:
-			return events.Errorf(events.CodeConflict, "this user has already sent you a request; accept it")
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO contact_requests (id, from_user_id, to_user_id, message, created_at)
+		reverse, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM contact_requests
+			WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending' FOR UPDATE`, userID, toID))
+		if err == nil {
+			created = false
+			fact, err := h.accept(ctx, tx, &reverse)
+			if err != nil {
+				return err
+			}
+			req, facts = reverse, []event.Event{fact}
+			return nil
+		}
+		if !messaging.IsNoRows(err) {
+			return fmt.Errorf("reverse request: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO contact_requests (id, from_user_id, to_user_id, message, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, req.ID, userID, toID, message, req.CreatedAt)
 		if postgres.IsUniqueViolation(err, "contact_requests_one_pending") {
 			return events.Errorf(events.CodeConflict, "a request to this user is already pending")
@@ -147,10 +172,28 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		return h.d.Outbox.Add(ctx, tx, e)
 	})
 	if err != nil {
-		return events.ContactRequest{}, err
+		return events.ContactRequest{}, false, err
 	}
 	h.d.Outbox.Flush(ctx, facts...)
-	return req, nil
+	return req, created, nil
+}
+
+// accept marks the pending request locked in tx accepted, makes both users contacts and adds the
+// im.contact.accepted fact to the outbox; the caller has checked that neither blocks the other.
+func (h *Handler) accept(ctx context.Context, tx pgx.Tx, req *events.ContactRequest) (event.Event, error) {
+	if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = 'accepted', decided_at = now() WHERE id = $1`, req.ID); err != nil {
+		return event.Event{}, fmt.Errorf("accept: %w", err)
+	}
+	req.Status = events.RequestAccepted
+	if _, err := tx.Exec(ctx, `INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING`,
+		req.FromUserID, req.ToUserID); err != nil {
+		return event.Event{}, fmt.Errorf("add contacts: %w", err)
+	}
+	e, err := messaging.NewFact(ctx, Source, events.TypeContactAccepted, req.FromUserID, events.ContactFact{Request: *req})
+	if err != nil {
+		return event.Event{}, err
+	}
+	return e, h.d.Outbox.Add(ctx, tx, e)
 }
 
 const requestColumns = `id, from_user_id, to_user_id, message, status, created_at`
@@ -214,11 +257,11 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 		if req.Status != events.RequestPending {
 			return events.Errorf(events.CodeConflict, "the request was already %s", req.Status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = $2, decided_at = now() WHERE id = $1`, requestID, status); err != nil {
-			return fmt.Errorf("decide: %w", err)
-		}
-		req.Status = status
 		if status != events.RequestAccepted {
+			if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = $2, decided_at = now() WHERE id = $1`, requestID, status); err != nil {
+				return fmt.Errorf("decide: %w", err)
+			}
+			req.Status = status
 			return nil
 		}
 		var blocked bool
@@ -229,16 +272,12 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 		if blocked {
 			return events.Errorf(events.CodeBlocked, "one of you has blocked the other")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING`,
-			req.FromUserID, req.ToUserID); err != nil {
-			return fmt.Errorf("add contacts: %w", err)
-		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeContactAccepted, req.FromUserID, events.ContactFact{Request: req})
+		e, err := h.accept(ctx, tx, &req)
 		if err != nil {
 			return err
 		}
 		facts = []event.Event{e}
-		return h.d.Outbox.Add(ctx, tx, e)
+		return nil
 	})
 	if err != nil {
 		return events.ContactRequest{}, err

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -23,6 +22,7 @@ import (
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/keto"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -44,27 +44,28 @@ type Outbox interface {
 	Flush(ctx context.Context, evs ...event.Event)
 }
 
-// Checker asks Keto whether a user holds a relation on a conversation (infra/keto via an adapter).
-// An error means Keto could not answer; the check then falls back to PostgreSQL roles.
-type Checker interface {
-	Check(ctx context.Context, conversationID, relation, userID string) (bool, error)
+// Authorizer asks Keto with the access layer's degradation rules (*auth.Authorizer): with
+// auth.Fallback, an unreachable Keto is answered by the process's PostgreSQL fallback for the
+// Conversation namespace (messaging.Roles) and counted once, in infra/auth's
+// parley_authz_fallback_total{namespace="Conversation",relation,mode="fallback"}; when the fallback
+// cannot answer either, it returns an unavailable error.
+type Authorizer interface {
+	Allowed(ctx context.Context, namespace, object, relation, userID string, onOutage auth.OnOutage) (bool, error)
 }
 
-// Deps are the function's clients. Checker may be nil (Keto not configured: PostgreSQL roles decide).
+// Deps are the function's clients. Authz may be nil (Keto not configured: PostgreSQL roles decide).
 type Deps struct {
-	Pool    *pgxpool.Pool
-	Outbox  Outbox
-	Mirror  *messaging.Mirror
-	Checker Checker
-	Log     *slog.Logger
+	Pool   *pgxpool.Pool
+	Outbox Outbox
+	Mirror *messaging.Mirror
+	Authz  Authorizer
+	Log    *slog.Logger
 }
 
 // Handler is the conversations function.
 type Handler struct {
 	cfg Config
 	d   Deps
-	// fallbacks counts management checks decided by PostgreSQL because Keto did not answer.
-	fallbacks atomic.Int64
 }
 
 // New builds the function.
@@ -110,9 +111,6 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	r("PATCH /v1/conversations/{id}/members/{user_id}", h.updateMember)
 	r("GET /v1/conversations/{id}/messages", h.history)
 }
-
-// Fallbacks is how many management checks PostgreSQL decided because Keto did not answer (a metric).
-func (h *Handler) Fallbacks() int64 { return h.fallbacks.Load() }
 
 // ---- reads ----
 
@@ -356,13 +354,9 @@ func (h *Handler) authorize(ctx context.Context, convID, userID, relation string
 		return role, typ, events.Errorf(events.CodeForbidden, "direct conversations have no management")
 	}
 	allowed := messaging.RoleHolds(role, relation)
-	if h.d.Checker != nil {
-		ok, cerr := h.d.Checker.Check(ctx, convID, relation, userID)
-		if cerr == nil {
-			allowed = ok
-		} else {
-			h.fallbacks.Add(1)
-			h.d.Log.WarnContext(ctx, "keto check failed; PostgreSQL roles decide", "conversation", convID, "err", cerr)
+	if h.d.Authz != nil {
+		if allowed, err = h.d.Authz.Allowed(ctx, keto.NamespaceConversation, convID, relation, userID, auth.Fallback); err != nil {
+			return role, typ, err
 		}
 	}
 	if !allowed {

@@ -118,7 +118,8 @@ func (h *Handler) Deliveries(fact event.Event, recipients []string) ([]event.Eve
 // Recipients resolves who must receive fact: the conversation's members now for conversation
 // facts (plus removed users, who must hear of their removal), both users for contact facts, the
 // commanding user for a rejection, the owner for file facts, the user for user and session facts
-// (their own devices). Unknown types have none.
+// (their own devices), the user's contacts for a presence change (the socket-edge publishes those
+// and relies on fanout to know who may see them). Unknown types have none.
 func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, error) {
 	switch e.Type() {
 	case events.TypeMessageCreated, events.TypeMessageRevoked:
@@ -187,6 +188,12 @@ func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, erro
 			return nil, err
 		}
 		return []string{f.User.ID}, nil
+	case events.TypePresenceChanged:
+		f, err := events.Decode[events.PresenceChanged](e)
+		if err != nil {
+			return nil, err
+		}
+		return h.contacts(ctx, f.UserID)
 	case events.TypeFileUploaded, events.TypeFileRejected:
 		f, err := events.Decode[events.FileFact](e)
 		if err != nil {
@@ -219,6 +226,20 @@ func (h *Handler) members(ctx context.Context, conversationID string, extra ...s
 		if !found && x != "" {
 			ids = append(ids, x)
 		}
+	}
+	return ids, nil
+}
+
+// contacts returns the accepted contacts of userID (contacts rows go both ways, so this is also
+// everyone who has userID as a contact).
+func (h *Handler) contacts(ctx context.Context, userID string) ([]string, error) {
+	rows, err := h.d.Pool.Query(ctx, `SELECT contact_id FROM contacts WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
 	}
 	return ids, nil
 }

@@ -635,6 +635,7 @@ func (f *Function) ban(w http.ResponseWriter, r *http.Request) error {
 	if err := f.d.Roles.Grant(ctx, keto.NamespaceSystem, keto.SystemObject, keto.RelationBanned, id); err != nil {
 		return ketoErr(err)
 	}
+	f.bumpBans(ctx)
 	err := f.inTx(ctx, func(tx pgx.Tx) ([]event.Event, error) {
 		if _, err := tx.Exec(ctx, `UPDATE users SET banned_at = coalesce(banned_at, now()) WHERE id = $1`, id); err != nil {
 			return nil, err
@@ -662,11 +663,19 @@ func (f *Function) unban(w http.ResponseWriter, r *http.Request) error {
 	if err := f.d.Roles.Revoke(ctx, keto.NamespaceSystem, keto.SystemObject, keto.RelationBanned, id); err != nil {
 		return ketoErr(err)
 	}
+	f.bumpBans(ctx)
 	if _, err := f.d.Pool.Exec(ctx, `UPDATE users SET banned_at = NULL WHERE id = $1`, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// bumpBans invalidates the verifiers' cached ban answers; without Redis they are not cached at all.
+func (f *Function) bumpBans(ctx context.Context) {
+	if err := f.d.Revocations.BumpBans(ctx); err != nil {
+		f.d.Log.WarnContext(ctx, "bans version bump failed", "err", err)
+	}
 }
 
 func (f *Function) roleChange(w http.ResponseWriter, r *http.Request, grant bool) error {
@@ -691,8 +700,12 @@ func (f *Function) roleChange(w http.ResponseWriter, r *http.Request, grant bool
 	return nil
 }
 
-func (f *Function) grantRole(w http.ResponseWriter, r *http.Request) error  { return f.roleChange(w, r, true) }
-func (f *Function) revokeRole(w http.ResponseWriter, r *http.Request) error { return f.roleChange(w, r, false) }
+func (f *Function) grantRole(w http.ResponseWriter, r *http.Request) error {
+	return f.roleChange(w, r, true)
+}
+func (f *Function) revokeRole(w http.ResponseWriter, r *http.Request) error {
+	return f.roleChange(w, r, false)
+}
 
 func (f *Function) rotateKeys(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()

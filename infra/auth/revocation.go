@@ -51,23 +51,45 @@ func (r *Revocations) set(ctx context.Context, key, val string, ttl time.Duratio
 	return nil
 }
 
+// BumpBans changes the bans version: every verifier drops its cached ban answers on its next request.
+// Call it after every ban or unban written to Keto.
+func (r *Revocations) BumpBans(ctx context.Context) error {
+	if err := r.rdb.Incr(ctx, r.prefix+"bans-version").Err(); err != nil {
+		return fmt.Errorf("bans version: %w", err)
+	}
+	return nil
+}
+
 // Revoked reports whether p's token has been revoked, in one round trip.
 func (r *Revocations) Revoked(ctx context.Context, p Principal) (bool, error) {
-	keys := []string{r.prefix + "user:" + p.UserID, r.prefix + "jti:" + p.TokenID, r.prefix + "sid:" + p.SessionID}
+	revoked, _, err := r.check(ctx, p)
+	return revoked, err
+}
+
+// check is Revoked plus the bans version ("0" when never bumped), read in the same round trip.
+func (r *Revocations) check(ctx context.Context, p Principal) (bool, string, error) {
+	keys := []string{r.prefix + "user:" + p.UserID, r.prefix + "jti:" + p.TokenID, r.prefix + "sid:" + p.SessionID,
+		r.prefix + "bans-version"}
 	vals, err := r.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
-		return false, fmt.Errorf("denylist: %w", err)
+		return false, "", fmt.Errorf("denylist: %w", err)
 	}
+	version := "0"
+	if s, ok := vals[3].(string); ok {
+		version = s
+	}
+	revoked := r.revoked(p, vals)
+	return revoked, version, nil
+}
+
+func (r *Revocations) revoked(p Principal, vals []any) bool {
 	if s, ok := vals[0].(string); ok {
 		if at, err := strconv.ParseInt(s, 10, 64); err == nil && !p.IssuedAt.After(time.Unix(at, 0)) {
-			return true, nil
+			return true
 		}
 	}
 	if p.TokenID != "" && vals[1] != nil {
-		return true, nil
+		return true
 	}
-	if p.SessionID != "" && vals[2] != nil {
-		return true, nil
-	}
-	return false, nil
+	return p.SessionID != "" && vals[2] != nil
 }

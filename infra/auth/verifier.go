@@ -65,6 +65,47 @@ type Verifier struct {
 	idv     *oidc.IDTokenVerifier
 	lastTry time.Time
 	lastErr error
+
+	bans banCache
+}
+
+// banCache remembers ban answers per user, valid only while the bans version read from Redis (in the
+// same round trip as the denylist) is unchanged: every ban or unban bumps it, so a change still takes
+// effect on the next request, and the per-request Keto call disappears. Entries also age out after
+// banCacheTTL, bounding staleness for bans written to Keto by other means.
+type banCache struct {
+	mu sync.Mutex
+	m  map[string]banEntry
+}
+
+type banEntry struct {
+	version string
+	banned  bool
+	at      time.Time
+}
+
+const (
+	banCacheTTL = 30 * time.Second
+	banCacheMax = 100_000
+)
+
+func (c *banCache) get(userID, version string, now time.Time) (banned, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[userID]
+	if !ok || e.version != version || now.Sub(e.at) > banCacheTTL {
+		return false, false
+	}
+	return e.banned, true
+}
+
+func (c *banCache) put(userID, version string, banned bool, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= banCacheMax {
+		c.m = make(map[string]banEntry) // crude but bounded; entries are cheap to refill
+	}
+	c.m[userID] = banEntry{version: version, banned: banned, at: now}
 }
 
 // NewVerifier checks the configuration; discovery happens lazily.
@@ -183,23 +224,36 @@ func (v *Verifier) Admit(ctx context.Context, p Principal) error {
 	if !p.ExpiresAt.IsZero() && v.cfg.Now().After(p.ExpiresAt) {
 		return events.Errorf(events.CodeUnauthenticated, "access token expired")
 	}
+	version := "" // "": no bans version known, do not cache
 	if v.cfg.Revocations != nil {
-		revoked, err := v.cfg.Revocations.Revoked(ctx, p)
+		revoked, ver, err := v.cfg.Revocations.check(ctx, p)
 		if err != nil {
 			// Redis is ephemeral: without it revoked tokens live until exp (documented degradation).
 			v.cfg.Log.WarnContext(ctx, "denylist unavailable; token accepted on signature alone", "err", err)
 		} else if revoked {
 			return events.Errorf(events.CodeUnauthenticated, "access token revoked")
 		}
+		version = ver
 	}
-	if v.cfg.Bans != nil {
-		banned, err := v.cfg.Bans.Banned(ctx, p.UserID)
-		if err != nil {
+	if v.cfg.Bans == nil {
+		return nil
+	}
+	now := time.Now()
+	banned, ok := false, false
+	if version != "" {
+		banned, ok = v.bans.get(p.UserID, version, now)
+	}
+	if !ok {
+		var err error
+		if banned, err = v.cfg.Bans.Banned(ctx, p.UserID); err != nil {
 			return err
 		}
-		if banned {
-			return events.Errorf(events.CodeForbidden, "this account is banned")
+		if version != "" {
+			v.bans.put(p.UserID, version, banned, now)
 		}
+	}
+	if banned {
+		return events.Errorf(events.CodeForbidden, "this account is banned")
 	}
 	return nil
 }

@@ -1,13 +1,11 @@
 package platform
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -68,9 +66,13 @@ type Config struct {
 	// ExtraEnv is appended to every child's environment (e.g. ALLOWED_ORIGINS=...).
 	ExtraEnv []string
 
-	// RandomPorts picks a free loopback port for every listener instead of the defaults and the
-	// values' localPort (tests running a private platform beside `make dev`). An address ending in
-	// ":0" does the same for that one listener.
+	// EdgeBasePort is edge-0's port, edge-i listens on EdgeBasePort+i; default the values'
+	// socketEdge.localPortBase (8090).
+	EdgeBasePort int
+
+	// RandomPorts gives every listener left unset here a free loopback port instead of its fixed
+	// default, and functions free ports instead of the values' localPort (a private platform beside
+	// `make dev`). An address ending in ":0" picks a free port for that one listener in any case.
 	RandomPorts bool
 	// NoRestart disables restarting children that die (by default they come back with backoff).
 	NoRestart bool
@@ -111,18 +113,25 @@ func (c *Config) setDefaults() error {
 	def(&c.DatabaseURL, "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
 	def(&c.KetoDatabase, "parley_keto")
 	def(&c.RedisAddr, "127.0.0.1:6379")
-	def(&c.KafkaAddr, "127.0.0.1:9092")
-	def(&c.IngressAddr, "127.0.0.1:8081")
-	def(&c.GatewayAddr, "127.0.0.1:8080")
-	def(&c.S3Addr, "127.0.0.1:7070")
+	// With RandomPorts, an address left empty gets a free port instead of its fixed default.
+	addr := func(p *string, port string) {
+		if c.RandomPorts {
+			port = "0"
+		}
+		def(p, "127.0.0.1:"+port)
+	}
+	addr(&c.KafkaAddr, "9092")
+	addr(&c.IngressAddr, "8081")
+	addr(&c.GatewayAddr, "8080")
+	addr(&c.S3Addr, "7070")
 	def(&c.S3AccessKey, "parley-dev")
 	def(&c.S3SecretKey, "parley-dev-secret")
 	def(&c.S3Bucket, "parley-files")
 	def(&c.S3Region, "us-east-1")
-	def(&c.KetoReadAddr, "127.0.0.1:4466")
-	def(&c.KetoWriteAddr, "127.0.0.1:4467")
-	def(&c.KetoOPLAddr, "127.0.0.1:4469")
-	def(&c.KetoMetricsAddr, "127.0.0.1:4468")
+	addr(&c.KetoReadAddr, "4466")
+	addr(&c.KetoWriteAddr, "4467")
+	addr(&c.KetoOPLAddr, "4469")
+	addr(&c.KetoMetricsAddr, "4468")
 	def(&c.LogLevel, "info")
 	if c.Partitions == 0 {
 		c.Partitions = 8
@@ -138,16 +147,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
-	}
-	if c.RandomPorts {
-		for _, p := range []*string{&c.KafkaAddr, &c.IngressAddr, &c.GatewayAddr, &c.S3Addr,
-			&c.KetoReadAddr, &c.KetoWriteAddr, &c.KetoOPLAddr, &c.KetoMetricsAddr} {
-			host, _, err := net.SplitHostPort(*p)
-			if err != nil {
-				return fmt.Errorf("address %q: %w", *p, err)
-			}
-			*p = net.JoinHostPort(host, "0")
-		}
 	}
 	for _, w := range c.Without {
 		switch w {
@@ -168,33 +167,22 @@ func (c *Config) without(part string) bool {
 	return false
 }
 
-// resolvePort returns addr, with a free port chosen when its port is 0. Children are given fixed
-// ports, so the port is picked here and released just before the child binds it (a race another
-// process could in theory win; it then fails loudly on bind).
+// resolvePort returns addr, with a free port chosen when its port is 0, and fails when a fixed
+// port is taken (another platform running): a child would otherwise die on bind, or worse, we would
+// talk to somebody else's server. Children are given fixed ports, so a chosen port is released
+// just before the child binds it (a race another process could in theory win; it then fails on bind).
 func resolvePort(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("address %q: %w", addr, err)
 	}
-	if port != "0" {
-		return addr, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return "", fmt.Errorf("find a free port on %s: %w", host, err)
+		if port == "0" {
+			return "", fmt.Errorf("find a free port on %s: %w", host, err)
+		}
+		return "", fmt.Errorf("%s is in use (is another platform or `make dev` running? set RANDOM_PORTS=true for a private one): %w", addr, err)
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-func portOf(addr string) (int, error) {
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return 0, errors.New("bad port in " + addr)
-	}
-	return n, nil
 }

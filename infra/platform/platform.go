@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -172,13 +173,16 @@ func (p *Platform) resolveAddrs() error {
 		}
 		p.Addrs.Functions[f.Name] = pick(addr)
 	}
-	base := p.values.SocketEdge.LocalPortBase
+	base := c.EdgeBasePort
+	if base == 0 {
+		base = p.values.SocketEdge.LocalPortBase
+	}
 	if base == 0 {
 		base = 8090
 	}
 	for i := 0; i < c.Edges; i++ {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i))
-		if c.RandomPorts {
+		if c.RandomPorts && c.EdgeBasePort == 0 {
 			addr = "127.0.0.1:0"
 		}
 		p.Addrs.Edges = append(p.Addrs.Edges, pick(addr))
@@ -371,11 +375,56 @@ func (p *Platform) startFunctions(context.Context) error {
 	p.functions = proc
 	p.procs = append(p.procs, proc)
 	p.addCloser("functions", proc.Stop)
+	fr := &functionReadiness{log: p.log, proc: proc, probe: p.probe, state: map[string]int{}}
 	for _, f := range p.values.Functions {
 		url := "http://" + p.Addrs.Functions[f.Name] + "/readyz"
-		p.addCheck("function "+f.Name, func(ctx context.Context) error { return httpOK(ctx, p.probe, url) })
+		p.addCheck("function "+f.Name, func(ctx context.Context) error { return fr.check(ctx, f.Name, url) })
 	}
 	return nil
+}
+
+// functionReadiness probes each function's /readyz. parley-functions skips (and logs) functions not
+// built into it yet; such a function's port is never opened. Once the process serves other
+// functions and has run for a while, a port that refuses connections is taken as "not built":
+// logged once and left out of readiness, like any other part that is not built.
+type functionReadiness struct {
+	log   *slog.Logger
+	proc  *supervise.Proc
+	probe *http.Client
+
+	mu    sync.Mutex
+	state map[string]int // 1 served, 2 absent
+	since time.Time      // first time any function answered
+}
+
+// notBuiltAfter is how long after the first function answered a refusing port counts as absent.
+const notBuiltAfter = 3 * time.Second
+
+func (fr *functionReadiness) check(ctx context.Context, name, url string) error {
+	err := httpOK(ctx, fr.probe, url)
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if err == nil {
+		fr.state[name] = 1
+		if fr.since.IsZero() {
+			fr.since = time.Now()
+		}
+		return nil
+	}
+	if fr.state[name] == 2 {
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return err // it listens now but is not ready: count it again
+		}
+		return nil
+	}
+	if fr.state[name] == 0 && errors.Is(err, syscall.ECONNREFUSED) && !fr.since.IsZero() &&
+		time.Since(fr.since) > notBuiltAfter {
+		fr.state[name] = 2
+		fr.log.Warn("function is not served by parley-functions (not built into it?): left out of readiness",
+			"function", name, "url", url)
+		return nil
+	}
+	return err
 }
 
 func (p *Platform) startEdges(context.Context) error {

@@ -166,6 +166,9 @@ func runHelperFunctions() {
 	var wg sync.WaitGroup
 	for _, kv := range strings.Split(os.Getenv("FUNCTIONS_LISTEN"), ",") {
 		name, addr, _ := strings.Cut(kv, "=")
+		if name == os.Getenv("HELPER_SKIP") {
+			continue // as parley-functions does for a function not built into it
+		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 		mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -219,6 +222,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		RootDir: repoRoot(t), DataDir: t.TempDir(), BinDir: binDir, RandomPorts: true, Partitions: 2,
 		DatabaseURL: databaseURL(appDB), KetoDatabase: ketoDB, Without: []string{"edges"},
 		StopTimeout: 3 * time.Second, ChildOutput: out, Logger: testLogger(t),
+		ExtraEnv: []string{"HELPER_SKIP=realtime"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +268,10 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		}
 		if c, body := get(p.Addrs.PublicURL + "/v1/nowhere"); c != 404 || !strings.Contains(body, `"code":"not_found"`) {
 			t.Errorf("unknown route -> %d %s", c, body)
+		}
+		// realtime is not served by this functions build: ready anyway, its routes answer 503.
+		if c, body := get(p.Addrs.PublicURL + "/v1/presence"); c != 503 || !strings.Contains(body, `"code":"unavailable"`) {
+			t.Errorf("route of a function not served -> %d %s", c, body)
 		}
 	})
 

@@ -370,12 +370,7 @@ func TestSendAnsweredByCorrelatedFact(t *testing.T) {
 	other, _ := h.dial("u2", "s9")
 
 	send(t, c, "send", "f1", map[string]any{"conversation_id": "c1", "client_msg_id": "m1", "type": "text", "text": "hi"})
-	var cmd event.Event
-	select {
-	case cmd = <-cmds:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no command produced")
-	}
+	cmd := nextEvent(t, cmds, events.TypeMessageSend)
 	corr := events.StringExtension(cmd, events.ExtCorrelationID)
 	if cmd.Type() != events.TypeMessageSend || events.PartitionKey(cmd) != "c1" || !strings.HasPrefix(corr, "edge-t/") || !strings.HasSuffix(corr, "/f1") {
 		t.Fatalf("command %s key %s corr %s", cmd.Type(), events.PartitionKey(cmd), corr)
@@ -397,7 +392,7 @@ func TestSendAnsweredByCorrelatedFact(t *testing.T) {
 
 	// A rejection answers with its code; a frame nobody answers times out as unavailable.
 	send(t, c, "revoke", "f2", map[string]any{"message_id": "m-1"})
-	cmd = <-cmds
+	cmd = nextEvent(t, cmds, events.TypeMessageRevoke)
 	h.deliver(events.TypeCommandRejected, events.StringExtension(cmd, events.ExtCorrelationID),
 		events.CommandRejected{CorrelationID: events.StringExtension(cmd, events.ExtCorrelationID), UserID: "u1",
 			Code: events.CodeRevokeWindowExpired, Message: "too late"}, "u1")
@@ -608,8 +603,8 @@ func TestPresenceLeasesAndRegistry(t *testing.T) {
 	a, _ := h.dial("u1", "s1")
 	b, _ := h.dial("u1", "s2")
 	waitFor(t, func() bool { n, _ := h.rdb.ZCard(ctx, h.prefix+"presence:u1").Result(); return n == 2 })
-	ev := <-cmds
-	if ev.Type() != events.TypePresenceChanged || !strings.Contains(string(ev.Data()), `"online":true`) {
+	ev := nextEvent(t, cmds, events.TypePresenceChanged)
+	if !strings.Contains(string(ev.Data()), `"online":true`) {
 		t.Fatalf("presence fact %s %s", ev.Type(), ev.Data())
 	}
 	edges, err := h.e.LiveEdges(ctx)
@@ -618,12 +613,28 @@ func TestPresenceLeasesAndRegistry(t *testing.T) {
 	}
 	a.Close()
 	b.Close()
-	ev = <-cmds
-	if ev.Type() != events.TypePresenceChanged || !strings.Contains(string(ev.Data()), `"online":false`) {
+	ev = nextEvent(t, cmds, events.TypePresenceChanged)
+	if !strings.Contains(string(ev.Data()), `"online":false`) {
 		t.Fatalf("offline fact %s %s", ev.Type(), ev.Data())
 	}
 	if n, _ := h.rdb.ZCard(ctx, h.prefix+"presence:u1").Result(); n != 0 {
 		t.Fatalf("leases left: %d", n)
+	}
+}
+
+// nextEvent returns the next produced event of type typ, skipping others (presence facts).
+func nextEvent(t testing.TB, ch <-chan event.Event, typ string) event.Event {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Type() == typ {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s produced", typ)
+		}
 	}
 }
 

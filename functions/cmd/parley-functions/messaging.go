@@ -80,8 +80,10 @@ func buildConversations(ctx context.Context, d *deps) (http.Handler, error) {
 		return nil, err
 	}
 	cfg := conversations.Config{MaxCreateMembers: intEnv("MAX_GROUP_CREATE", 0), MaxMembers: intEnv("MAX_GROUP_MEMBERS", 0)}
+	// Management checks go through the process's Authorizer: its Conversation fallback is
+	// messaging.Roles (registered by messagingOptions) and it counts fallbacks in parley_authz_fallback_total.
 	return conversations.New(cfg, conversations.Deps{Pool: d.pool, Outbox: ob, Mirror: messaging.NewMirror(rel, d.log),
-		Checker: rel, Log: d.log}).Mount(ctx, opts)
+		Authz: d.guard.Authorizer, Log: d.log}).Mount(ctx, opts)
 }
 
 func buildSend(ctx context.Context, d *deps) (http.Handler, error) {

@@ -22,6 +22,23 @@ type Relations interface {
 	Revoke(ctx context.Context, conversationID, relation, userID string) error
 }
 
+// Change is one tuple write of a batch: grant (or revoke) relation on the conversation to UserID.
+type Change struct {
+	Relation, UserID string
+	Grant            bool
+}
+
+// BatchRelations is a Relations that can write many tuples of one conversation in one request
+// (Keto's PATCH /admin/relation-tuples, all-or-nothing). The Mirror uses it when the Relations it
+// was given implements it: a new group of 1,000 members is then a couple of requests, not 1,000.
+type BatchRelations interface {
+	Relations
+	Patch(ctx context.Context, conversationID string, changes []Change) error
+}
+
+// batchSize bounds the tuples of one Patch request.
+const batchSize = 500
+
 // Keto relations of the Conversation namespace. Every member holds members; an admin also admins;
 // the owner all three, so a rule can ask for the least relation it needs.
 const (
@@ -173,21 +190,25 @@ func (m *Mirror) reconcile(ctx context.Context, q Querier, conversationID string
 	if _, err := pgx.ForEachRow(rows, []any{&uid, &role}, func() error { roles[uid] = role; return nil }); err != nil {
 		return err
 	}
-	type op struct {
-		user, relation string
-		grant          bool
-	}
-	var ops []op
+	var ops []Change
 	for _, u := range users {
 		have := RelationsOf(roles[u])
 		for _, r := range allRelations {
 			switch {
 			case slices.Contains(have, r):
-				ops = append(ops, op{u, r, true})
+				ops = append(ops, Change{Relation: r, UserID: u, Grant: true})
 			case !fresh:
-				ops = append(ops, op{u, r, false})
+				ops = append(ops, Change{Relation: r, UserID: u})
 			}
 		}
+	}
+	if b, ok := m.rel.(BatchRelations); ok {
+		for chunk := range slices.Chunk(ops, batchSize) {
+			if err := b.Patch(ctx, conversationID, chunk); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	var (
 		wg       sync.WaitGroup
@@ -200,10 +221,10 @@ func (m *Mirror) reconcile(ctx context.Context, q Querier, conversationID string
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var err error
-			if o.grant {
-				err = m.rel.Grant(ctx, conversationID, o.relation, o.user)
+			if o.Grant {
+				err = m.rel.Grant(ctx, conversationID, o.Relation, o.UserID)
 			} else {
-				err = m.rel.Revoke(ctx, conversationID, o.relation, o.user)
+				err = m.rel.Revoke(ctx, conversationID, o.Relation, o.UserID)
 			}
 			if err != nil {
 				mu.Lock()
@@ -225,7 +246,7 @@ func (m *Mirror) Repair(ctx context.Context, pool *pgxpool.Pool, olderThan time.
 		return 0, nil
 	}
 	rows, err := pool.Query(ctx, `SELECT id, conversation_id, user_id FROM keto_sync
-		WHERE created_at < now() - $1::interval ORDER BY id LIMIT $2`, olderThan.String(), limit)
+		WHERE created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2`, olderThan.Seconds(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("keto_sync: %w", err)
 	}

@@ -23,7 +23,10 @@
 //	KETO_WRITE_ADDR     127.0.0.1:4467
 //	KETO_OPL_ADDR       127.0.0.1:4469
 //	KETO_METRICS_ADDR   127.0.0.1:4468
-//	EDGES               1                socket-edge processes (edge-i on 127.0.0.1:8090+i)
+//	EDGES               1                socket-edge processes (edge-i on 127.0.0.1:EDGE_BASE_PORT+i)
+//	EDGE_BASE_PORT      8090             (values.yaml socketEdge.localPortBase)
+//	RANDOM_PORTS        false            true: every address not set here, and every function, gets a
+//	                                     free port (a private platform beside `make dev`)
 //	RULES_FILE          infra/platform/rules.yaml
 //	VALUES_FILE         charts/parley/values.yaml
 //	DATA_DIR            .data
@@ -132,7 +135,7 @@ func loadConfig() (platform.Config, time.Duration, error) {
 	ints := []struct {
 		key string
 		dst *int
-	}{{"PARTITIONS", &cfg.Partitions}, {"EDGES", &cfg.Edges}}
+	}{{"PARTITIONS", &cfg.Partitions}, {"EDGES", &cfg.Edges}, {"EDGE_BASE_PORT", &cfg.EdgeBasePort}}
 	for _, i := range ints {
 		if v := os.Getenv(i.key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -144,6 +147,13 @@ func loadConfig() (platform.Config, time.Duration, error) {
 				*i.dst = -1 // EDGES=0 means none (the Config's zero value means the default, 1)
 			}
 		}
+	}
+	if v := os.Getenv("RANDOM_PORTS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, 0, fmt.Errorf("RANDOM_PORTS: %w", err)
+		}
+		cfg.RandomPorts = b
 	}
 	if v := os.Getenv("RESTART"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -3,14 +3,19 @@
 package messagingtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -127,4 +132,57 @@ func OutboxRows(tb testing.TB, pool *pgxpool.Pool, typ string) []event.Event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// Do serves one request to h as userID (the guard's work done: the principal is in the context) and
+// decodes a 2xx JSON answer into out (when not nil). It returns the status and the raw body.
+func Do(tb testing.TB, h http.Handler, userID, method, path, body string, out any) (int, []byte) {
+	tb.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req = req.WithContext(As(req.Context(), userID))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if out != nil && rec.Code < 300 {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			tb.Fatalf("%s %s: decode %q: %v", method, path, rec.Body.String(), err)
+		}
+	}
+	return rec.Code, rec.Body.Bytes()
+}
+
+// PostEvent delivers e to h the way a Knative trigger does (HTTP POST, CloudEvents binary mode) and
+// returns the status and the reply event, if any.
+func PostEvent(tb testing.TB, h http.Handler, e event.Event) (int, *event.Event) {
+	tb.Helper()
+	return PostBinary(tb, h, e, e.Data())
+}
+
+// PostBinary is PostEvent with the body replaced by data (for poison payloads).
+func PostBinary(tb testing.TB, h http.Handler, e event.Event, data []byte) (int, *event.Event) {
+	tb.Helper()
+	req := httptest.NewRequest("POST", "/", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-id", e.ID())
+	req.Header.Set("ce-source", e.Source())
+	req.Header.Set("ce-type", e.Type())
+	if e.Subject() != "" {
+		req.Header.Set("ce-subject", e.Subject())
+	}
+	for k, v := range e.Extensions() {
+		req.Header.Set("ce-"+k, fmt.Sprint(v))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("ce-type") == "" {
+		return rec.Code, nil
+	}
+	reply, err := cloudevents.NewEventFromHTTPResponse(rec.Result())
+	if err != nil {
+		tb.Fatalf("decode reply: %v", err)
+	}
+	return rec.Code, reply
 }
