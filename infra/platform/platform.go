@@ -80,9 +80,10 @@ type Platform struct {
 	closers []closer // in start order; Close runs them in reverse
 	gateway lateHandler
 
-	mu     sync.Mutex
-	checks []check
-	closed bool
+	started atomic.Bool // every part launched: until then the platform is not ready
+	mu      sync.Mutex
+	checks  []check
+	closed  bool
 }
 
 type closer struct {
@@ -145,6 +146,7 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 			return nil, fmt.Errorf("start %s: %w", s.name, err)
 		}
 	}
+	p.started.Store(true)
 	p.logAddrs()
 	return p, nil
 }
@@ -582,6 +584,9 @@ func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Ready reports whether every started part answers.
 func (p *Platform) Ready(ctx context.Context) error {
+	if !p.started.Load() {
+		return errors.New("starting")
+	}
 	p.mu.Lock()
 	checks := append([]check(nil), p.checks...)
 	p.mu.Unlock()

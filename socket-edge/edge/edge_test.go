@@ -79,7 +79,16 @@ func newHarness(t testing.TB, mut func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() {
+		// kafka-go's Close waits for in-flight batches; do not let a stuck one hang the suite.
+		done := make(chan struct{})
+		go func() { _ = w.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Log("kafka writer close timed out")
+		}
+	})
 	h.w = w
 	h.rdb = goredis.NewClient(&goredis.Options{Addr: redisAddr()})
 	t.Cleanup(func() { _ = h.rdb.Close() })

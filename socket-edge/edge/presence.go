@@ -117,7 +117,7 @@ func (e *Edge) LiveEdges(ctx context.Context) ([]string, error) {
 // connected records the device lease and, when the user just came online, publishes
 // im.presence.changed to the broker; the fanout function delivers it to the user's contacts.
 func (e *Edge) connected(c *conn) {
-	go func() {
+	e.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		first, err := e.presence.up(ctx, c.userID, c.id)
@@ -128,11 +128,11 @@ func (e *Edge) connected(c *conn) {
 		if first {
 			e.publishPresence(ctx, c.userID, true)
 		}
-	}()
+	})
 }
 
 func (e *Edge) disconnected(c *conn) {
-	go func() {
+	e.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		last, err := e.presence.down(ctx, c.userID, c.id)
@@ -143,7 +143,7 @@ func (e *Edge) disconnected(c *conn) {
 		if last {
 			e.publishPresence(ctx, c.userID, false)
 		}
-	}()
+	})
 }
 
 func (e *Edge) publishPresence(ctx context.Context, user string, online bool) {
@@ -171,6 +171,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { e.keepLeases(ctx) })
 	wg.Wait()
+	e.bg.Wait() // presence updates in flight (each bounded by its own timeout)
 	select {
 	case err := <-errc:
 		return err

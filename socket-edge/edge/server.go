@@ -167,6 +167,7 @@ type Edge struct {
 	draining  atomic.Bool
 	consuming atomic.Int32 // partitions of im.delivery currently claimed
 	conns     sync.WaitGroup
+	bg        sync.WaitGroup // presence updates in flight
 	stats     stats
 }
 

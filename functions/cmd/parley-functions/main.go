@@ -32,6 +32,8 @@ func builders() map[string]builder {
 		"revoke":        buildRevoke,
 		"fanout":        buildFanout,
 		"sweep":         buildSweep,
+		"files":         buildFiles,
+		"upload":        buildUpload,
 	}
 }
 

@@ -70,14 +70,18 @@ type Proc struct {
 func Start(spec Spec, out *LineWriter, log *slog.Logger) (*Proc, error) {
 	spec.setDefaults()
 	p := &Proc{spec: spec, out: out, log: log.With("process", spec.Name), done: make(chan struct{})}
-	if err := p.launch(); err != nil {
+	p.mu.Lock()
+	err := p.launchLocked()
+	p.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	go p.supervise()
 	return p, nil
 }
 
-func (p *Proc) launch() error {
+// launchLocked starts the child; p.mu is held so Stop sees either this child or stopping first.
+func (p *Proc) launchLocked() error {
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Env = p.spec.Env
 	cmd.Dir = p.spec.Dir
@@ -93,10 +97,7 @@ func (p *Proc) launch() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.spec.Name, err)
 	}
-	exited := make(chan struct{})
-	p.mu.Lock()
-	p.cmd, p.exited = cmd, exited
-	p.mu.Unlock()
+	p.cmd, p.exited = cmd, make(chan struct{})
 	p.log.Debug("started", "pid", cmd.Process.Pid)
 	return nil
 }
@@ -132,16 +133,17 @@ func (p *Proc) supervise() {
 				p.mu.Unlock()
 				return
 			}
+			err := p.launchLocked()
+			if err == nil {
+				p.restarts++
+			}
+			n, pid := p.restarts, p.cmd.Process
 			p.mu.Unlock()
-			if err := p.launch(); err != nil {
+			if err != nil {
 				p.log.Error("restart failed", "err", err)
 				continue
 			}
-			p.mu.Lock()
-			p.restarts++
-			n := p.restarts
-			p.mu.Unlock()
-			p.log.Info("restarted", "pid", p.Pid(), "restarts", n)
+			p.log.Info("restarted", "pid", pid.Pid, "restarts", n)
 			break
 		}
 	}
