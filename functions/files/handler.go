@@ -164,7 +164,9 @@ func validFilename(name string) error {
 		return events.Invalid("filename", "must not contain path separators")
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+		// Bidi overrides and isolates are refused too: they make "gpj.exe" display as "exe.jpg".
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' ||
+			(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
 			return events.Invalid("filename", "must not contain control characters")
 		}
 	}

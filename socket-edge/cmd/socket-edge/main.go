@@ -10,7 +10,9 @@
 //	BROKER_TOPIC          topic of the Knative broker (knative-broker-parley-default)
 //	REDIS_ADDR            Redis (127.0.0.1:6379)
 //	REDIS_PREFIX          Redis key prefix (parley:)
-//	OIDC_ISSUER           issuer whose tokens are accepted (http://127.0.0.1:8080)
+//	OIDC_ISSUER           issuer whose tokens are accepted (http://127.0.0.1:8080); also
+//	                      OIDC_AUDIENCE (parley), OIDC_DISCOVERY_URL, OIDC_ALGORITHMS (ES256,RS256)
+//	KETO_READ_URL         Keto read API for ban checks (http://127.0.0.1:4466); KETO_WRITE_URL (:4467)
 //	ALLOWED_ORIGINS       comma-separated Origin allow-list, or * (empty: same host only)
 //	DRAIN_WINDOW          spread of the 1012 closes on shutdown (10s)
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
@@ -63,11 +65,11 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer w.Close()
-	verifier, err := newVerifier(sigctx, cfg, rdb)
+	verifier, tickets, err := newAuth(cfg, rdb, log)
 	if err != nil {
 		return err
 	}
-	e, err := edge.New(cfg.edge, edge.Deps{Verifier: verifier, Tickets: edge.NewRedisTickets(rdb, cfg.edge.RedisPrefix),
+	e, err := edge.New(cfg.edge, edge.Deps{Verifier: verifier, Tickets: tickets,
 		Producer: w, Redis: rdb, Log: log})
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -47,9 +49,16 @@ func TestIdleConnMemory(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	prefix := fmt.Sprintf("memtest:%d:", time.Now().UnixNano())
+	// Bans are checked in Keto; a stand-in answers "not banned" to every check.
+	keto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"allowed":false}`))
+	}))
+	defer keto.Close()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "EDGE_ADDR="+addr, "EDGE_ID=memtest", "KAFKA_BROKERS="+strings.Join(kc.Brokers, ","),
-		"BROKER_TOPIC=memtest-broker", "REDIS_PREFIX="+prefix, "LOG_LEVEL=error", "HEARTBEAT_INTERVAL=60s")
+		"BROKER_TOPIC=memtest-broker", "REDIS_PREFIX="+prefix, "LOG_LEVEL=error", "HEARTBEAT_INTERVAL=60s",
+		"KETO_READ_URL="+keto.URL, "KETO_WRITE_URL="+keto.URL)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -77,7 +86,7 @@ func TestIdleConnMemory(t *testing.T) {
 	// Warm up (one connection) so the baseline includes the runtime, clients and pools.
 	pipe := rdb.Pipeline()
 	for i := 0; i <= n; i++ {
-		pipe.Set(ctx, fmt.Sprintf("%swsticket:t%d", prefix, i), fmt.Sprintf(`{"user_id":"user-%d","session_id":"s%d"}`, i, i), 5*time.Minute)
+		pipe.Set(ctx, fmt.Sprintf("%swsticket:t%d", prefix, i), fmt.Sprintf(`{"user_id":"user-%d","session_id":"s%d","exp":%d}`, i, i, time.Now().Add(5*time.Minute).Unix()), 5*time.Minute)
 		if i%1000 == 999 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				t.Fatal(err)

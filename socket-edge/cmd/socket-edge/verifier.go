@@ -2,21 +2,54 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"os"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/keto"
 )
 
-// tokenVerifier is what edge.Deps.Verifier needs.
-type tokenVerifier interface {
-	Verify(ctx context.Context, rawToken string) (auth.Principal, error)
+// newAuth builds the same access checks the HTTP functions apply: OIDC verification against
+// OIDC_ISSUER (audience OIDC_AUDIENCE, default "parley"; discovery from OIDC_DISCOVERY_URL when set),
+// the Redis denylist, and bans from Keto (KETO_READ_URL / KETO_WRITE_URL). Tickets are redeemed with
+// GETDEL and then admitted by the same revocation and ban checks.
+func newAuth(cfg config, rdb *goredis.Client, log *slog.Logger) (*auth.Verifier, *ticketAdmitter, error) {
+	kc, err := keto.New(keto.Config{ReadURL: env("KETO_READ_URL", "http://127.0.0.1:4466"),
+		WriteURL: env("KETO_WRITE_URL", "http://127.0.0.1:4467"), Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{Keto: kc, Log: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := auth.NewVerifier(auth.VerifierConfig{
+		Issuer:       cfg.issuer,
+		DiscoveryURL: os.Getenv("OIDC_DISCOVERY_URL"),
+		Audience:     env("OIDC_AUDIENCE", "parley"),
+		Algorithms:   list(os.Getenv("OIDC_ALGORITHMS")),
+		Revocations:  auth.NewRevocations(rdb, cfg.edge.RedisPrefix),
+		Bans:         az,
+		Log:          log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, &ticketAdmitter{t: auth.NewTickets(rdb, cfg.edge.RedisPrefix), v: v}, nil
 }
 
-// newVerifier builds the access-token verifier (OIDC issuer, denylist, bans).
-// TODO(issue 5): wire infra/auth's Verifier (go-oidc + denylist + ban check) once it lands; until
-// then only one-use tickets authenticate (nil disables bearer tokens: they get 401).
-func newVerifier(ctx context.Context, cfg config, rdb *goredis.Client) (tokenVerifier, error) {
-	_, _, _ = ctx, cfg, rdb
-	return nil, nil
+// ticketAdmitter redeems a one-use ticket and applies the verifier's revocation and ban checks.
+type ticketAdmitter struct {
+	t *auth.Tickets
+	v *auth.Verifier
+}
+
+func (a *ticketAdmitter) Redeem(ctx context.Context, ticket string) (auth.Principal, error) {
+	p, err := a.t.Redeem(ctx, ticket)
+	if err != nil {
+		return p, err
+	}
+	return p, a.v.Admit(ctx, p)
 }
