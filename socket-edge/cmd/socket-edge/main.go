@@ -19,6 +19,7 @@
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
 //	LOG_LEVEL             debug|info|warn|error (info)
+//	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +41,12 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly long-lived per-connection state plus short-lived handshake garbage;
+		// collecting at +50% instead of +100% keeps an idle connection within the 12 KB RSS budget
+		// (measured: 16 KB/conn at the default, 11 KB at 50, memory_test.go).
+		debug.SetGCPercent(50)
+	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
