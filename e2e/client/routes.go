@@ -213,17 +213,19 @@ func (c *Client) SendMessage(ctx context.Context, conversationID string, m event
 	return r.Message, err
 }
 
-// HistoryQuery selects a page of history; zero fields are left out.
+// HistoryQuery selects a page of history. Without BeforeSeq or Latest it pages forward from AfterSeq
+// (after_seq=0 is sent: from the first message); Latest asks for the newest page.
 type HistoryQuery struct {
 	AfterSeq  int64
 	BeforeSeq int64
+	Latest    bool
 	Limit     int
 }
 
 // History returns one page of a conversation's messages.
 func (c *Client) History(ctx context.Context, conversationID string, q HistoryQuery) (events.MessagesResponse, error) {
 	v := url.Values{}
-	if q.AfterSeq > 0 {
+	if q.AfterSeq > 0 || (q.BeforeSeq == 0 && !q.Latest) {
 		v.Set("after_seq", strconv.FormatInt(q.AfterSeq, 10))
 	}
 	if q.BeforeSeq > 0 {

@@ -159,12 +159,15 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, userID string)
 	if err != nil {
 		return err
 	}
+	if q.Has("limit") && (limit < 1 || limit > int64(h.cfg.MaxHistoryLimit)) {
+		return events.Invalid("limit", "must be between 1 and %d", h.cfg.MaxHistoryLimit)
+	}
 	convID := r.PathValue("id")
 	if _, err := messaging.Role(r.Context(), h.d.Pool, convID, userID); err != nil {
 		return err
 	}
-	page := messaging.Page{AfterSeq: after, BeforeSeq: before,
-		Limit: messaging.Limit(int(min(limit, 1<<20)), h.cfg.HistoryLimit, h.cfg.MaxHistoryLimit)}
+	page := messaging.Page{AfterSeq: after, BeforeSeq: before, Forward: q.Has("after_seq"),
+		Limit: messaging.Limit(int(limit), h.cfg.HistoryLimit, h.cfg.MaxHistoryLimit)}
 	msgs, more, err := messaging.History(r.Context(), h.d.Pool, convID, page)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ func builders() map[string]builder {
 		"sweep":         buildSweep,
 		"files":         buildFiles,
 		"upload":        buildUpload,
+		"realtime":      buildRealtime,
 	}
 }
 

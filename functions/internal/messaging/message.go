@@ -50,10 +50,13 @@ func LoadMessage(ctx context.Context, q Querier, id string) (events.Message, err
 // Page is one page of history.
 type Page struct {
 	AfterSeq, BeforeSeq int64 // exclusive bounds; 0 = unbounded
-	Limit               int
+	// Forward pages up from AfterSeq (the client asked with after_seq, even after_seq=0: a client
+	// that has nothing syncs from the start); otherwise the page is the newest below BeforeSeq.
+	Forward bool
+	Limit   int
 }
 
-// History returns a page of a conversation's messages in ascending seq order. With AfterSeq set it
+// History returns a page of a conversation's messages in ascending seq order. Forward, it
 // pages forward from there (has_more: newer messages exist, the client's sync loop); otherwise it
 // returns the newest messages below BeforeSeq (has_more: older ones exist, scrolling back).
 // The caller has checked membership.
@@ -63,7 +66,7 @@ func History(ctx context.Context, q Querier, conversationID string, p Page) ([]e
 		before = 1<<63 - 1
 	}
 	order := "DESC"
-	if p.AfterSeq > 0 {
+	if p.Forward {
 		order = "ASC"
 	}
 	rows, err := q.Query(ctx, `SELECT `+MessageColumns+` FROM `+MessageFrom+`
