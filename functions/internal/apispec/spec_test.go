@@ -33,6 +33,7 @@ import (
 	"github.com/parley-im/parley/functions/files"
 	"github.com/parley-im/parley/functions/identity"
 	"github.com/parley-im/parley/functions/read"
+	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/revoke"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/infra/auth"
@@ -55,6 +56,7 @@ func registrars() map[string]func(*http.ServeMux) {
 		"read":          (&read.Handler{}).Routes,
 		"revoke":        (&revoke.Handler{}).Routes,
 		"files":         (&files.Handler{}).Routes,
+		"realtime":      (&realtime.Handler{}).Routes,
 	}
 }
 
@@ -65,7 +67,7 @@ const (
 )
 
 var nonFunctionSources = map[string]string{
-	servedByEdge:  "socket-edge/edge",  // Edge.Handler
+	servedByEdge:  "socket-edge/edge", // Edge.Handler
 	servedByEvery: "infra/httpserver", // httpserver.New: /healthz, /readyz
 }
 
@@ -609,7 +611,7 @@ func checkType(t *testing.T, d *doc, p map[string]any, typ reflect.Type) error {
 	ref, _ := p["$ref"].(string)
 	want := func(jsonType string) error {
 		if p["type"] != jsonType {
-			return fmt.Errorf("type %v, Go %s is %s", p["type"], typ, jsonType)
+			return fmt.Errorf("schema type %v, want %s for Go %s", p["type"], jsonType, typ)
 		}
 		return nil
 	}
