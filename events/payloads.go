@@ -294,11 +294,15 @@ func (f PresenceChanged) Validate() error { return required("user_id", f.UserID)
 
 // Delivery is the data of im.delivery: one event (a fact or an ephemeral signal) and the users it must
 // reach. The socket-edge renders Event into one frame and writes the same bytes to every recipient it holds.
+// A ReplyOnly delivery pushes nothing: it only answers the frame Event.CorrelationID names (fanout sends
+// one to the sender of a message fact that arrived after its message was already delivered).
 type Delivery struct {
 	Recipients []string `json:"recipients"`
 	// ExceptSession, when set, is a session that must not receive this delivery (its own echo).
 	ExceptSession string         `json:"except_session,omitempty"`
 	Event         DeliveredEvent `json:"event"`
+	// ReplyOnly: answer the correlated pending frame with Event, push nothing to anyone.
+	ReplyOnly bool `json:"reply_only,omitempty"`
 }
 
 // DeliveredEvent is the part of a CloudEvent the edge needs.

@@ -48,6 +48,7 @@ type conn struct {
 	hb          *time.Timer
 	unacked     []unackedPush
 	resendTimer *time.Timer
+	pushed      *pushedSeqs // nil until the first message push
 }
 
 func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal) *conn {
@@ -268,7 +269,7 @@ func (c *conn) finish() {
 	if c.resendTimer != nil {
 		c.resendTimer.Stop()
 	}
-	c.queue, c.unacked = nil, nil
+	c.queue, c.unacked, c.pushed = nil, nil, nil
 	c.mu.Unlock()
 	_ = c.raw.Close()
 	if c.userID != "" {

@@ -14,6 +14,23 @@ import (
 // dropped (the client pulls what it lacks on reconnect).
 const maxUnacked = 256
 
+// maxPushedConvs bounds the conversations whose highest pushed seq a connection remembers (the most
+// recently pushed ones); a repeat for a forgotten conversation is pushed again, and the client's own
+// (conversation_id, seq) de-duplication drops it.
+const maxPushedConvs = 256
+
+// pushedSeqs is a connection's highest message seq pushed per conversation. Allocated on the first
+// message push, so an idle connection costs one nil pointer.
+type pushedSeqs struct {
+	m    map[string]pushMark
+	tick uint64
+}
+
+type pushMark struct {
+	seq  int64
+	tick uint64 // when last pushed, for evicting the least recent conversation
+}
+
 type unackedPush struct {
 	conv   string
 	seq    int64
@@ -77,7 +94,9 @@ func (e *Edge) deliverRecord(m kafka.Message) {
 
 // Deliver pushes one delivery to the recipients this instance holds: the event is rendered into a
 // frame once and the same bytes are queued to every connection. It also answers the frame the event
-// correlates to, and applies session ends (im.session.revoked, im.user.deleted). It never blocks.
+// correlates to, and applies session ends (im.session.revoked, im.user.deleted). A ReplyOnly
+// delivery only answers the frame. A message push at or below the seq a connection was already
+// pushed for that conversation is a repeat and is not written again. It never blocks.
 func (e *Edge) Deliver(d events.Delivery) {
 	e.stats.delivered.Add(1)
 	ev := d.Event
@@ -86,6 +105,9 @@ func (e *Edge) Deliver(d events.Delivery) {
 		return
 	}
 	e.answerResult(ev)
+	if d.ReplyOnly {
+		return
+	}
 	switch ev.Type {
 	case events.TypeSessionRevoked:
 		e.endSessions(d)
@@ -240,8 +262,12 @@ func (e *Edge) answerRejection(ev events.DeliveredEvent) {
 }
 
 // push queues a push frame; a message push (conv != "") is remembered until acked and resent after
-// ResendTimeout, at most ResendAttempts times.
+// ResendTimeout, at most ResendAttempts times. A message push whose seq is not above the highest
+// already pushed to this connection for conv is a duplicate and is dropped.
 func (c *conn) push(frame []byte, conv string, seq int64) {
+	if conv != "" && !c.firstPush(conv, seq) {
+		return
+	}
 	if !c.enqueue(frame) || conv == "" {
 		return
 	}
@@ -257,6 +283,37 @@ func (c *conn) push(frame []byte, conv string, seq int64) {
 	if c.resendTimer == nil {
 		c.resendTimer = time.AfterFunc(c.edge.cfg.ResendTimeout, c.resend)
 	}
+}
+
+// firstPush records seq as pushed for conv and reports whether it is above what was pushed before.
+// A message without a seq cannot be ordered and always counts as first.
+func (c *conn) firstPush(conv string, seq int64) bool {
+	if seq <= 0 {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pushed
+	if p == nil {
+		p = &pushedSeqs{m: make(map[string]pushMark, 4)}
+		c.pushed = p
+	}
+	p.tick++
+	mark, ok := p.m[conv]
+	if ok && seq <= mark.seq {
+		return false
+	}
+	if !ok && len(p.m) >= maxPushedConvs {
+		oldest, at := "", uint64(1<<64-1)
+		for k, v := range p.m {
+			if v.tick < at {
+				oldest, at = k, v.tick
+			}
+		}
+		delete(p.m, oldest)
+	}
+	p.m[conv] = pushMark{seq: seq, tick: p.tick}
+	return true
 }
 
 // ack forgets the message pushes of conv up to seq (acks are cumulative).
