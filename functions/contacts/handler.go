@@ -17,7 +17,6 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -29,16 +28,10 @@ type Config struct {
 	MaxMessageChars int // request message; default 500
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
-type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
-}
-
 // Deps are the function's clients.
 type Deps struct {
 	Pool   *pgxpool.Pool
-	Outbox Outbox
+	Outbox messaging.Outbox
 	Log    *slog.Logger
 }
 
@@ -63,15 +56,7 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public routes.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	r := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, userID string) error) {
-		mux.Handle(pattern, serve.Route(h.d.Log, func(w http.ResponseWriter, r *http.Request) error {
-			p, ok := auth.FromContext(r.Context())
-			if !ok {
-				return events.Errorf(events.CodeUnauthenticated, "authentication required")
-			}
-			return fn(w, r, p.UserID)
-		}))
-	}
+	r := func(pattern string, fn serve.UserHandlerFunc) { mux.Handle(pattern, serve.UserRoute(h.d.Log, fn)) }
 	r("POST /v1/contacts/requests", h.request)
 	r("GET /v1/contacts/requests", h.requests)
 	r("POST /v1/contacts/requests/{id}/accept", func(w http.ResponseWriter, r *http.Request, u string) error {

@@ -38,12 +38,6 @@ type Config struct {
 	MaxHistoryLimit  int // default 200
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
-type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
-}
-
 // Authorizer asks Keto with the access layer's degradation rules (*auth.Authorizer): with
 // auth.Fallback, an unreachable Keto is answered by the process's PostgreSQL fallback for the
 // Conversation namespace (messaging.Roles) and counted once, in infra/auth's
@@ -56,7 +50,7 @@ type Authorizer interface {
 // Deps are the function's clients. Authz may be nil (Keto not configured: PostgreSQL roles decide).
 type Deps struct {
 	Pool   *pgxpool.Pool
-	Outbox Outbox
+	Outbox messaging.Outbox
 	Mirror *messaging.Mirror
 	Authz  Authorizer
 	Log    *slog.Logger
@@ -93,15 +87,7 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public routes.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	r := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, userID string) error) {
-		mux.Handle(pattern, serve.Route(h.d.Log, func(w http.ResponseWriter, r *http.Request) error {
-			p, ok := auth.FromContext(r.Context())
-			if !ok {
-				return events.Errorf(events.CodeUnauthenticated, "authentication required")
-			}
-			return fn(w, r, p.UserID)
-		}))
-	}
+	r := func(pattern string, fn serve.UserHandlerFunc) { mux.Handle(pattern, serve.UserRoute(h.d.Log, fn)) }
 	r("POST /v1/conversations", h.create)
 	r("GET /v1/conversations", h.list)
 	r("GET /v1/conversations/{id}", h.get)

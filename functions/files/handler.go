@@ -23,7 +23,6 @@ import (
 	"github.com/parley-im/parley/functions/files/media"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/s3"
 )
 
@@ -73,20 +72,16 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public routes.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/files", serve.Route(h.d.Log, h.create))
-	mux.Handle("GET /v1/files/{id}", serve.Route(h.d.Log, h.get))
+	mux.Handle("POST /v1/files", serve.UserRoute(h.d.Log, h.create))
+	mux.Handle("GET /v1/files/{id}", serve.UserRoute(h.d.Log, h.get))
 }
 
-func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, userID string) error {
 	var body events.CreateFileRequest
 	if err := serve.Decode(w, r, &body); err != nil {
 		return err
 	}
-	out, err := h.Create(r.Context(), p.UserID, body)
+	out, err := h.Create(r.Context(), userID, body)
 	if err != nil {
 		return err
 	}
@@ -183,12 +178,8 @@ func objectKey(ownerID string) (string, error) {
 	return "u/" + ownerID + "/" + hex.EncodeToString(b), nil
 }
 
-func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
-	out, err := h.Get(r.Context(), p.UserID, r.PathValue("id"))
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, userID string) error {
+	out, err := h.Get(r.Context(), userID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

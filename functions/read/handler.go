@@ -16,23 +16,16 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
 // Source is the CloudEvents source of read's facts and replies.
 const Source = "/parley/read"
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
-type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
-}
-
 // Deps are read's clients.
 type Deps struct {
 	Pool   *pgxpool.Pool
-	Outbox Outbox
+	Outbox messaging.Outbox
 	Log    *slog.Logger
 }
 
@@ -49,19 +42,15 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public route.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/conversations/{id}/read", serve.Route(h.d.Log, h.post))
+	mux.Handle("POST /v1/conversations/{id}/read", serve.UserRoute(h.d.Log, h.post))
 }
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, userID string) error {
 	var body events.ReadRequest
 	if err := serve.Decode(w, r, &body); err != nil {
 		return err
 	}
-	seq, err := h.Read(r.Context(), events.ReadCommand{UserID: p.UserID, ConversationID: r.PathValue("id"), Seq: body.Seq})
+	seq, err := h.Read(r.Context(), events.ReadCommand{UserID: userID, ConversationID: r.PathValue("id"), Seq: body.Seq})
 	if err != nil {
 		return err
 	}
@@ -73,11 +62,11 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	if e.Type() != events.TypeMessageRead {
 		return nil, events.Invalid("type", "read does not handle %s", e.Type())
 	}
-	cmd, err := events.Decode[events.ReadCommand](e)
-	if err == nil {
-		_, err = h.Read(ctx, cmd)
-	}
-	return messaging.CommandReply(Source, e, cmd.UserID, err)
+	return messaging.Command(ctx, Source, e, func(c events.ReadCommand) string { return c.UserID },
+		func(ctx context.Context, c events.ReadCommand) error {
+			_, err := h.Read(ctx, c)
+			return err
+		})
 }
 
 // Read moves the caller's read position to cmd.Seq (clamped to the last seq) if that is forward,

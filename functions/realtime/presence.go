@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 )
 
 // keys is the Redis layout. The presence keys are the socket-edge's (socket-edge/edge/presence.go):
@@ -46,16 +45,12 @@ const maxIDLen = 64
 // it: the caller, their contacts and the members of a conversation they share, unless either side
 // blocks the other. Anyone else is answered like an offline user with no last_seen_at, so the
 // answer does not reveal whether a stranger exists, is online, or has blocked the caller.
-func (h *Handler) getPresence(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
+func (h *Handler) getPresence(w http.ResponseWriter, r *http.Request, userID string) error {
 	ids, err := h.parseIDs(r.URL.Query()["user_ids"])
 	if err != nil {
 		return err
 	}
-	out, err := h.Presence(r.Context(), p.UserID, ids)
+	out, err := h.Presence(r.Context(), userID, ids)
 	if err != nil {
 		return err
 	}

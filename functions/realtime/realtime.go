@@ -116,8 +116,8 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public routes.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/presence", serve.Route(h.d.Log, h.getPresence))
-	mux.Handle("GET /v1/calls/ice-servers", serve.Route(h.d.Log, h.getICEServers))
+	mux.Handle("GET /v1/presence", serve.UserRoute(h.d.Log, h.getPresence))
+	mux.Handle("GET /v1/calls/ice-servers", serve.UserRoute(h.d.Log, h.getICEServers))
 }
 
 // HandleEvent handles im.typing.update.v1 and im.call.signal.v1 from the broker. A refusal is an
@@ -126,17 +126,11 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event, error) {
 	switch e.Type() {
 	case events.TypeTypingUpdate:
-		cmd, err := events.Decode[events.TypingCommand](e)
-		if err == nil {
-			err = h.Typing(ctx, e, cmd)
-		}
-		return messaging.CommandReply(Source, e, cmd.UserID, err)
+		return messaging.Command(ctx, Source, e, func(c events.TypingCommand) string { return c.UserID },
+			func(ctx context.Context, c events.TypingCommand) error { return h.Typing(ctx, e, c) })
 	case events.TypeCallSignal:
-		s, err := events.Decode[events.CallSignal](e)
-		if err == nil {
-			err = h.Signal(ctx, e, s)
-		}
-		return messaging.CommandReply(Source, e, s.FromUserID, err)
+		return messaging.Command(ctx, Source, e, func(s events.CallSignal) string { return s.FromUserID },
+			func(ctx context.Context, s events.CallSignal) error { return h.Signal(ctx, e, s) })
 	}
 	return nil, events.Invalid("type", "realtime does not handle %s", e.Type())
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -31,16 +30,10 @@ type Config struct {
 	Window time.Duration
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
-type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
-}
-
 // Deps are revoke's clients.
 type Deps struct {
 	Pool   *pgxpool.Pool
-	Outbox Outbox
+	Outbox messaging.Outbox
 	Log    *slog.Logger
 }
 
@@ -65,15 +58,11 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public route.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/messages/{id}/revoke", serve.Route(h.d.Log, h.post))
+	mux.Handle("POST /v1/messages/{id}/revoke", serve.UserRoute(h.d.Log, h.post))
 }
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
-	msg, err := h.Revoke(r.Context(), events.RevokeCommand{UserID: p.UserID, MessageID: r.PathValue("id")})
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, userID string) error {
+	msg, err := h.Revoke(r.Context(), events.RevokeCommand{UserID: userID, MessageID: r.PathValue("id")})
 	if err != nil {
 		return err
 	}
@@ -85,11 +74,11 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	if e.Type() != events.TypeMessageRevoke {
 		return nil, events.Invalid("type", "revoke does not handle %s", e.Type())
 	}
-	cmd, err := events.Decode[events.RevokeCommand](e)
-	if err == nil {
-		_, err = h.Revoke(ctx, cmd)
-	}
-	return messaging.CommandReply(Source, e, cmd.UserID, err)
+	return messaging.Command(ctx, Source, e, func(c events.RevokeCommand) string { return c.UserID },
+		func(ctx context.Context, c events.RevokeCommand) error {
+			_, err := h.Revoke(ctx, c)
+			return err
+		})
 }
 
 func errMessageNotFound() error { return events.Errorf(events.CodeNotFound, "message not found") }

@@ -17,7 +17,6 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/auth"
 )
 
 // Source is the CloudEvents source of the facts and replies send produces.
@@ -94,19 +93,15 @@ func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, 
 
 // Routes registers the public route.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.Handle("POST /v1/conversations/{id}/messages", serve.Route(h.log, h.post))
+	mux.Handle("POST /v1/conversations/{id}/messages", serve.UserRoute(h.log, h.post))
 }
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request) error {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return events.Errorf(events.CodeUnauthenticated, "authentication required")
-	}
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, userID string) error {
 	var body events.SendMessage
 	if err := serve.Decode(w, r, &body); err != nil {
 		return err
 	}
-	msg, created, err := h.Send(r.Context(), events.SendCommand{UserID: p.UserID, ConversationID: r.PathValue("id"), SendMessage: body})
+	msg, created, err := h.Send(r.Context(), events.SendCommand{UserID: userID, ConversationID: r.PathValue("id"), SendMessage: body})
 	if err != nil {
 		return err
 	}
@@ -123,11 +118,11 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	if e.Type() != events.TypeMessageSend {
 		return nil, events.Invalid("type", "send does not handle %s", e.Type())
 	}
-	cmd, err := events.Decode[events.SendCommand](e)
-	if err == nil {
-		_, _, err = h.Send(ctx, cmd)
-	}
-	return messaging.CommandReply(Source, e, cmd.UserID, err)
+	return messaging.Command(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
+		func(ctx context.Context, c events.SendCommand) error {
+			_, _, err := h.Send(ctx, c)
+			return err
+		})
 }
 
 // Send stores cmd's message and publishes its fact. created is false when the sender had already

@@ -68,17 +68,11 @@ type Objects interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
-type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
-}
-
 // Deps are the function's clients.
 type Deps struct {
 	Pool    *pgxpool.Pool
 	Objects Objects
-	Outbox  Outbox
+	Outbox  messaging.Outbox
 	Log     *slog.Logger
 }
 

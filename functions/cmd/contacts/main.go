@@ -1,30 +1,12 @@
-// Command contacts runs the contacts function alone (its Knative image). Environment: boot.Env.
+// Command contacts runs the contacts function alone (its Knative image). Environment: boot.Env (MIGRATE=true
+// applies migrations at start) and wire.Contacts's settings.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"net/http"
 	"os"
 
-	"knative.dev/pkg/signals"
-
-	"github.com/parley-im/parley/functions/contacts"
 	"github.com/parley-im/parley/functions/internal/boot"
+	"github.com/parley-im/parley/functions/internal/wire"
 )
 
-func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := boot.Run(signals.NewContext(), "contacts", boot.Env(os.Getenv), log, build); err != nil {
-		log.Error("contacts stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func build(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	_, opts, err := d.Guard(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return contacts.New(contacts.Config{}, contacts.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
-}
+func main() { boot.Main("contacts", boot.Env(os.Getenv), wire.Contacts) }

@@ -1,41 +1,33 @@
-// Command identity runs the identity function alone (its Knative image). "identity rotate-keys"
-// publishes the next signing key and exits.
+// Command identity runs the identity function alone (its Knative image). Environment: boot.Env and
+// wire.Identity's settings. "identity rotate-keys" publishes the next signing key and exits.
 package main
 
 import (
+	"context"
 	"fmt"
-	"log/slog"
 	"os"
 
-	"knative.dev/pkg/signals"
-
-	"github.com/parley-im/parley/infra/httpserver"
+	"github.com/parley-im/parley/functions/internal/boot"
+	"github.com/parley-im/parley/functions/internal/wire"
 )
 
 func main() {
-	ctx := signals.NewContext()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := loadConfig()
-	if err == nil {
-		var a *app
-		if a, err = build(ctx, cfg, log); err == nil {
-			defer a.close()
-			if len(os.Args) > 1 && os.Args[1] == "rotate-keys" {
-				kid, from, rerr := a.fn.RotateKeys(ctx)
-				if rerr == nil {
-					fmt.Printf("new signing key %s signs from %s\n", kid, from.UTC().Format("2006-01-02T15:04:05Z"))
-				}
-				err = rerr
-			} else {
-				var srv *httpserver.Server
-				if srv, err = httpserver.New(httpserver.Config{Addr: cfg.listen}, a.handler, a.ready, log); err == nil {
-					err = srv.Run(ctx)
-				}
-			}
-		}
+	cfg := boot.Env(os.Getenv)
+	// This image applies the migrations at start whatever MIGRATE says: the chart runs no
+	// migration job, and identity (which every client meets first) has always done it.
+	cfg.Migrate = true
+	if len(os.Args) > 1 && os.Args[1] == "rotate-keys" {
+		boot.Task("identity", cfg, rotateKeys)
+		return
 	}
+	boot.Main("identity", cfg, wire.Identity)
+}
+
+func rotateKeys(ctx context.Context, d *boot.Deps) error {
+	kid, from, err := wire.RotateKeys(ctx, d)
 	if err != nil {
-		log.Error("identity stopped", "err", err)
-		os.Exit(1)
+		return err
 	}
+	fmt.Printf("new signing key %s signs from %s\n", kid, from.UTC().Format("2006-01-02T15:04:05Z"))
+	return nil
 }

@@ -1,6 +1,9 @@
 // Command parley-functions runs every Parley function in one process, each on its own listen address,
 // the way the local platform stands in for one Knative Service per function. The cluster runs
-// functions/cmd/<name> instead, one image per function, over the same builders.
+// functions/cmd/<name> instead, one image per function, over the same builders (functions/internal/wire).
+//
+// Environment: boot.Env and the builders' settings (README: configuration), and FUNCTIONS_LISTEN
+// ("name=addr,name=addr": which functions to run, where). Migrations are always applied at start.
 package main
 
 import (
@@ -8,81 +11,44 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
 	"knative.dev/pkg/signals"
 
-	"github.com/parley-im/parley/infra/httpserver"
+	"github.com/parley-im/parley/functions/internal/boot"
+	"github.com/parley-im/parley/functions/internal/wire"
 )
 
-// builder constructs one function's handler from the shared dependencies.
-type builder func(ctx context.Context, d *deps) (http.Handler, error)
-
-// builders lists the functions this process can run. Each function's file adds its own line.
-func builders() map[string]builder {
-	return map[string]builder{
-		"identity":      buildIdentity,
-		"contacts":      buildContacts,
-		"conversations": buildConversations,
-		"send":          buildSend,
-		"read":          buildRead,
-		"revoke":        buildRevoke,
-		"fanout":        buildFanout,
-		"sweep":         buildSweep,
-		"files":         buildFiles,
-		"upload":        buildUpload,
-		"realtime":      buildRealtime,
-	}
-}
-
 func main() {
-	ctx := signals.NewContext()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(os.Getenv("LOG_LEVEL"))}))
-	if err := run(ctx, log); err != nil {
+	cfg := boot.Env(os.Getenv)
+	cfg.Migrate = true
+	log := cfg.Logger()
+	if err := run(signals.NewContext(), cfg, os.Getenv("FUNCTIONS_LISTEN"), log); err != nil {
 		log.Error("parley-functions stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := loadConfig()
+func run(ctx context.Context, cfg boot.Config, listen string, log *slog.Logger) error {
+	addrs, err := parseListen(listen)
 	if err != nil {
 		return err
 	}
-	d, err := newDeps(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	all := builders()
-	g, gctx := errgroup.WithContext(ctx)
-	for name, addr := range cfg.listen {
+	all := wire.All()
+	var fns []boot.Function
+	for name, addr := range addrs {
 		build, ok := all[name]
 		if !ok {
 			log.Warn("function not built into this binary; skipped", "function", name)
 			continue
 		}
-		h, err := build(ctx, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		srv, err := httpserver.New(httpserver.Config{Addr: addr}, h, d.ready, log.With("function", name))
-		if err != nil {
-			return err
-		}
-		log.Info("function listening", "function", name, "addr", srv.Addr())
-		g.Go(func() error { return srv.Run(gctx) })
+		fns = append(fns, boot.Function{Name: name, Addr: addr, Build: build})
 	}
-	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return boot.Run(ctx, cfg, log, fns)
 }
 
-// parseListen reads "name=addr,name=addr".
+// parseListen reads FUNCTIONS_LISTEN: "name=addr,name=addr".
 func parseListen(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, part := range strings.Split(s, ",") {
@@ -100,22 +66,4 @@ func parseListen(s string) (map[string]string, error) {
 		return nil, errors.New("FUNCTIONS_LISTEN names no function")
 	}
 	return out, nil
-}
-
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -1,7 +1,9 @@
-// Package boot builds what a messaging function's own binary (functions/cmd/<name>, one Knative
-// Service each) needs: the PostgreSQL pool, the Kafka writer and outbox, the Keto client, the
-// access layer (infra/auth Guard), and the HTTP server that runs one function's handler. The mains
-// read their environment into Config (Env) and hand Run a builder; nothing here reads the environment.
+// Package boot runs Parley's functions: it opens what a functions process shares (the PostgreSQL
+// pool, Redis, the Kafka writer and outbox, the Keto client, the access layer) and serves each
+// function's handler on its own address. Both runners use it: a function's own image
+// (functions/cmd/<name>, one Knative Service each, through Main) and parley-functions, which runs
+// every function in one process for the local platform (through Run). The builders of the functions
+// live in functions/internal/wire. Nothing here reads the environment: the mains fill Config with Env.
 package boot
 
 import (
@@ -10,11 +12,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
-	"time"
+	"os"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+	"knative.dev/pkg/signals"
 
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
@@ -23,90 +27,14 @@ import (
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/keto"
 	"github.com/parley-im/parley/infra/postgres"
+	"github.com/parley-im/parley/infra/ratelimit"
 	"github.com/parley-im/parley/infra/redis"
 )
 
-// Config is what every messaging function reads from its environment. Zero values take the
-// defaults Env documents.
-type Config struct {
-	Listen       string   // LISTEN_ADDRESS, default ":8080" (Knative's PORT when set)
-	DatabaseURL  string   // DATABASE_URL
-	Migrate      bool     // MIGRATE=true applies migrations at start (the cluster runs a job instead)
-	RedisAddr    string   // REDIS_ADDR
-	RedisPrefix  string   // REDIS_PREFIX, default "parley:"
-	KafkaBrokers []string // KAFKA_BROKERS, comma list
-	BrokerTopic  string   // BROKER_TOPIC, default "knative-broker-parley-default"
-	OIDCIssuer   string   // OIDC_ISSUER
-	OIDCDiscover string   // OIDC_DISCOVERY_URL (optional)
-	Audience     string   // OIDC_AUDIENCE, default "parley"
-	KetoRead     string   // KETO_READ_URL
-	KetoWrite    string   // KETO_WRITE_URL
-	RulesFile    string   // RULES_FILE (empty: built-in rules)
-	// Int and Duration settings of the functions (MAX_TEXT_CHARS, REVOKE_WINDOW...), raw.
-	Get func(key string) string
-}
-
-// Env reads Config through getenv (os.Getenv in a main).
-func Env(getenv func(string) string) Config {
-	def := func(k, d string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		return d
-	}
-	listen := def("LISTEN_ADDRESS", "")
-	if listen == "" {
-		listen = ":" + def("PORT", "8080")
-	}
-	var brokers []string
-	for _, b := range strings.Split(def("KAFKA_BROKERS", "127.0.0.1:9092"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
-	return Config{
-		Listen:       listen,
-		DatabaseURL:  def("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable"),
-		Migrate:      getenv("MIGRATE") == "true",
-		RedisAddr:    def("REDIS_ADDR", "127.0.0.1:6379"),
-		RedisPrefix:  def("REDIS_PREFIX", "parley:"),
-		KafkaBrokers: brokers,
-		BrokerTopic:  def("BROKER_TOPIC", "knative-broker-parley-default"),
-		OIDCIssuer:   def("OIDC_ISSUER", "http://127.0.0.1:8080"),
-		OIDCDiscover: getenv("OIDC_DISCOVERY_URL"),
-		Audience:     def("OIDC_AUDIENCE", "parley"),
-		KetoRead:     def("KETO_READ_URL", "http://127.0.0.1:4466"),
-		KetoWrite:    def("KETO_WRITE_URL", "http://127.0.0.1:4467"),
-		RulesFile:    getenv("RULES_FILE"),
-		Get:          getenv,
-	}
-}
-
-// Int returns the integer setting key, or def when unset or malformed.
-func (c Config) Int(key string, def int) int {
-	var v int
-	if c.Get == nil {
-		return def
-	}
-	if _, err := fmt.Sscan(c.Get(key), &v); err != nil {
-		return def
-	}
-	return v
-}
-
-// Duration returns the duration setting key, def when unset; a malformed value is an error.
-func (c Config) Duration(key string, def time.Duration) (time.Duration, error) {
-	if c.Get == nil || c.Get(key) == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(c.Get(key))
-	if err != nil {
-		return def, fmt.Errorf("%s: %w", key, err)
-	}
-	return d, nil
-}
-
-// Deps are the clients of one function process. Build them with New; Close releases them.
+// Deps are the clients of one functions process, shared by every function it runs; Log is the
+// function's own logger (tagged with its name). Build them with New; Close releases them.
+//
+// Builders run one after another before anything is served, so Guard and Fallback need no lock.
 type Deps struct {
 	Cfg    Config
 	Log    *slog.Logger
@@ -115,15 +43,28 @@ type Deps struct {
 	Writer *kafka.Writer
 	Outbox *postgres.Outbox
 	Keto   *keto.Client
+
+	access *access // shared by every function's view of the Deps
 }
 
-// New opens the stores and builds the clients; it does no I/O to Kafka or Keto (they may start later).
+// access is the process's one access layer (one rules watcher, one key cache), built on first use.
+type access struct {
+	log       *slog.Logger
+	fallbacks auth.Fallbacks
+	guard     *auth.Guard
+}
+
+// New opens the stores and builds the clients; it does no I/O to Kafka or Keto (they may start
+// later). It applies the migrations first when cfg.Migrate is set.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL})
 	if err != nil {
 		return nil, err
 	}
-	d := &Deps{Cfg: cfg, Log: log, Pool: pool}
+	d := &Deps{Cfg: cfg, Log: log, Pool: pool, access: &access{log: log,
+		// PostgreSQL roles answer Conversation checks when Keto is unreachable (counted in
+		// parley_authz_fallback_total by infra/auth); identity adds System#banned (see Fallback).
+		fallbacks: auth.Fallbacks{keto.NamespaceConversation: messaging.Roles{Pool: pool}}}}
 	if cfg.Migrate {
 		if err := postgres.Migrate(ctx, pool); err != nil {
 			d.Close()
@@ -146,24 +87,64 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 	return d, nil
 }
 
-// Guard builds the access layer for the public routes, with PostgreSQL roles as the Conversation
-// fallback when Keto is unreachable (counted in parley_authz_fallback_total by infra/auth).
-func (d *Deps) Guard(ctx context.Context) (*auth.Guard, serve.Options, error) {
-	log := d.Log
+// Named returns the view of d a function builds from: the same clients, Log tagged with its name.
+func (d *Deps) Named(name string) *Deps {
+	v := *d
+	v.Log = d.access.log.With("function", name)
+	return &v
+}
+
+// Guard returns the process's access layer, building it on first use. Settings: OIDC_* and
+// RULES_FILE (Config), RATE_LIMIT_USER / RATE_LIMIT_IP ("rate/burst" per second; defaults 100/200
+// and 2000/4000; "off" disables), MAX_CONCURRENT (requests in flight per function, default 256),
+// TRUST_FORWARDED_FOR (Config).
+func (d *Deps) Guard(ctx context.Context) (*auth.Guard, error) {
+	a := d.access
+	if a.guard != nil {
+		return a.guard, nil
+	}
+	userLim, err := d.Cfg.Limit("RATE_LIMIT_USER", ratelimit.PerSecond(100, 200))
+	if err != nil {
+		return nil, err
+	}
+	ipLim, err := d.Cfg.Limit("RATE_LIMIT_IP", ratelimit.PerSecond(2000, 4000))
+	if err != nil {
+		return nil, err
+	}
+	maxConc, err := strconv.ParseUint(d.Cfg.Value("MAX_CONCURRENT", "256"), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("MAX_CONCURRENT: %w", err)
+	}
+	log := a.log
 	g, err := auth.NewGuard(ctx, auth.GuardConfig{
-		Issuer: d.Cfg.OIDCIssuer, DiscoveryURL: d.Cfg.OIDCDiscover, Audience: d.Cfg.Audience,
-		RulesFile: d.Cfg.RulesFile, Redis: d.Redis, RedisPrefix: d.Cfg.RedisPrefix, Keto: d.Keto,
-		Fallback:          auth.Fallbacks{keto.NamespaceConversation: messaging.Roles{Pool: d.Pool}},
-		MaxConcurrent:     uint(d.Cfg.Int("MAX_CONCURRENT", 256)),
-		TrustForwardedFor: d.Cfg.Get == nil || d.Cfg.Get("TRUST_FORWARDED_FOR") != "false",
-		WriteError:        func(w http.ResponseWriter, r *http.Request, err error) { serve.WriteError(w, r, log, err) },
-		Log:               log,
+		Issuer: d.Cfg.OIDCIssuer, DiscoveryURL: d.Cfg.OIDCDiscover, Audience: d.Cfg.Audience, Algorithms: d.Cfg.Algorithms,
+		RulesFile: d.Cfg.RulesFile, Redis: d.Redis, RedisPrefix: d.Cfg.RedisPrefix, Keto: d.Keto, Fallback: a.fallbacks,
+		UserLimit: userLim, IPLimit: ipLim, MaxConcurrent: uint(maxConc), TrustForwardedFor: d.Cfg.TrustForwardedFor,
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { serve.WriteError(w, r, log, err) },
+		Log:        log,
 	})
 	if err != nil {
-		return nil, serve.Options{}, err
+		return nil, err
 	}
-	return g, serve.Options{Log: log, Guard: g.Middleware}, nil
+	a.guard = g
+	return g, nil
 }
+
+// Guarded returns the serve options of a function with public routes: its logger and the access
+// layer's middleware.
+func (d *Deps) Guarded(ctx context.Context) (serve.Options, error) {
+	g, err := d.Guard(ctx)
+	if err != nil {
+		return serve.Options{}, err
+	}
+	return serve.Options{Log: d.Log, Guard: g.Middleware}, nil
+}
+
+// Unguarded returns the serve options of a function that only receives events.
+func (d *Deps) Unguarded() serve.Options { return serve.Options{Log: d.Log} }
+
+// Fallback registers fb as the access layer's answer for namespace when Keto is unreachable.
+func (d *Deps) Fallback(namespace string, fb auth.RoleFallback) { d.access.fallbacks[namespace] = fb }
 
 // Ready is the process's readiness: its stores answer.
 func (d *Deps) Ready(ctx context.Context) error {
@@ -187,28 +168,73 @@ func (d *Deps) Close() {
 	d.Pool.Close()
 }
 
-// Builder builds one function's handler from the process's clients.
+// Builder builds one function's handler from the process's clients. Whatever it starts runs until
+// ctx is done.
 type Builder func(ctx context.Context, d *Deps) (http.Handler, error)
 
-// Run builds the deps, the function and its HTTP server, and serves until ctx is done.
-func Run(ctx context.Context, name string, cfg Config, log *slog.Logger, build Builder) error {
-	log = log.With("function", name)
+// Function is one function a process serves: its name, listen address and builder.
+type Function struct {
+	Name, Addr string
+	Build      Builder
+}
+
+// Run opens the clients once, builds every function of fns, then serves each on its own address
+// until ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, fns []Function) error {
 	d, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	h, err := build(ctx, d)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	servers := make([]*httpserver.Server, 0, len(fns))
+	for _, fn := range fns {
+		fd := d.Named(fn.Name)
+		h, err := fn.Build(ctx, fd)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fn.Name, err)
+		}
+		srv, err := httpserver.New(httpserver.Config{Addr: fn.Addr}, h, d.Ready, fd.Log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fn.Name, err)
+		}
+		fd.Log.Info("function listening", "addr", srv.Addr())
+		servers = append(servers, srv)
 	}
-	srv, err := httpserver.New(httpserver.Config{Addr: cfg.Listen}, h, d.Ready, log)
-	if err != nil {
-		return err
+	g, gctx := errgroup.WithContext(ctx)
+	for _, srv := range servers {
+		g.Go(func() error { return srv.Run(gctx) })
 	}
-	log.Info("function listening", "addr", srv.Addr())
-	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
+}
+
+// Main is the body of a function's own image: it serves build as name on cfg.Listen until SIGTERM
+// or SIGINT, and exits 1 if that fails.
+func Main(name string, cfg Config, build Builder) {
+	exit(name, cfg, func(ctx context.Context, log *slog.Logger) error {
+		return Run(ctx, cfg, log, []Function{{Name: name, Addr: cfg.Listen, Build: build}})
+	})
+}
+
+// Task is the body of a one-shot command of a function's image (identity rotate-keys): it opens the
+// clients, runs task with name's view of them, closes them, and exits 1 if that fails.
+func Task(name string, cfg Config, task func(ctx context.Context, d *Deps) error) {
+	exit(name, cfg, func(ctx context.Context, log *slog.Logger) error {
+		d, err := New(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return task(ctx, d.Named(name))
+	})
+}
+
+func exit(name string, cfg Config, run func(ctx context.Context, log *slog.Logger) error) {
+	log := cfg.Logger()
+	if err := run(signals.NewContext(), log); err != nil {
+		log.Error(name+" stopped", "err", err)
+		os.Exit(1)
+	}
 }

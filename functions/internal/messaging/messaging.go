@@ -79,6 +79,25 @@ func Limit(v, def, max int) int {
 	return v
 }
 
+// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox): what every
+// function that changes conversation state needs.
+type Outbox interface {
+	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
+	Flush(ctx context.Context, evs ...event.Event)
+}
+
+// Command is the broker side of a command function: it decodes e's data as a T, runs it, and answers
+// as CommandReply does, naming the sender that userID reads from the command (a command that decodes
+// but fails validation is still rejected to its sender).
+func Command[T events.Validator](ctx context.Context, source string, e event.Event, userID func(T) string,
+	run func(context.Context, T) error) (*event.Event, error) {
+	cmd, err := events.Decode[T](e)
+	if err == nil {
+		err = run(ctx, cmd)
+	}
+	return CommandReply(source, e, userID(cmd), err)
+}
+
 // CommandReply turns a command's outcome into the broker's answer: nothing on success; an
 // im.command.rejected reply for a business refusal (the sender hears why, redelivery cannot help);
 // the error itself, so the event is redelivered, for an infrastructure failure.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/auth"
 )
 
 // MaxBodyBytes bounds every JSON request body.
@@ -28,6 +29,23 @@ func Route(log *slog.Logger, h HandlerFunc) http.Handler {
 		if err := h(w, r); err != nil {
 			WriteError(w, r, log, err)
 		}
+	})
+}
+
+// UserHandlerFunc is a HandlerFunc of a route that acts for the caller: userID is the authenticated
+// user's id.
+type UserHandlerFunc func(w http.ResponseWriter, r *http.Request, userID string) error
+
+// UserRoute adapts h to http.Handler for a route that acts for the caller: without a principal in the
+// request's context (put there by the access layer, auth.FromContext) it answers unauthenticated and
+// h does not run.
+func UserRoute(log *slog.Logger, h UserHandlerFunc) http.Handler {
+	return Route(log, func(w http.ResponseWriter, r *http.Request) error {
+		p, ok := auth.FromContext(r.Context())
+		if !ok {
+			return events.Errorf(events.CodeUnauthenticated, "authentication required")
+		}
+		return h(w, r, p.UserID)
 	})
 }
 

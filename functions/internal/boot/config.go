@@ -1,0 +1,147 @@
+package boot
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-im/parley/infra/ratelimit"
+)
+
+// Config is what a functions process reads from its environment: the settings every function
+// shares as fields, and each function's own settings (MAX_TEXT_CHARS, REVOKE_WINDOW...) through the
+// typed accessors Value, Int, Duration, List and Limit, which the builders in functions/internal/wire
+// call with the setting's documented default. Fill it with Env in a main.
+type Config struct {
+	Listen            string   // LISTEN_ADDRESS, default ":" + PORT (Knative sets PORT; default 8080)
+	DatabaseURL       string   // DATABASE_URL
+	Migrate           bool     // MIGRATE=true applies migrations at start (parley-functions always does)
+	RedisAddr         string   // REDIS_ADDR
+	RedisPrefix       string   // REDIS_PREFIX, default "parley:"
+	KafkaBrokers      []string // KAFKA_BROKERS, comma list
+	BrokerTopic       string   // BROKER_TOPIC, default "knative-broker-parley-default"
+	BrokerURL         string   // BROKER_URL, the broker ingress (default http://127.0.0.1:8081)
+	OIDCIssuer        string   // OIDC_ISSUER
+	OIDCDiscover      string   // OIDC_DISCOVERY_URL (optional: fetch discovery there instead)
+	Audience          string   // OIDC_AUDIENCE, default "parley"
+	Algorithms        []string // OIDC_ALGORITHMS, comma list (empty: the verifier's ES256,RS256)
+	KetoRead          string   // KETO_READ_URL
+	KetoWrite         string   // KETO_WRITE_URL
+	RulesFile         string   // RULES_FILE (empty: built-in rules)
+	TrustForwardedFor bool     // TRUST_FORWARDED_FOR, default true ("false" turns it off)
+	LogLevel          string   // LOG_LEVEL, default info
+
+	// getenv answers the accessors (os.Getenv, passed by a main to Env).
+	getenv func(key string) string
+}
+
+// Env reads Config through getenv (os.Getenv in a main).
+func Env(getenv func(string) string) Config {
+	c := Config{getenv: getenv}
+	listen := c.Value("LISTEN_ADDRESS", "")
+	if listen == "" {
+		listen = ":" + c.Value("PORT", "8080")
+	}
+	c.Listen = listen
+	c.DatabaseURL = c.Value("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
+	c.Migrate = c.Value("MIGRATE", "") == "true"
+	c.RedisAddr = c.Value("REDIS_ADDR", "127.0.0.1:6379")
+	c.RedisPrefix = c.Value("REDIS_PREFIX", "parley:")
+	c.KafkaBrokers = splitList(c.Value("KAFKA_BROKERS", "127.0.0.1:9092"))
+	c.BrokerTopic = c.Value("BROKER_TOPIC", "knative-broker-parley-default")
+	c.BrokerURL = c.Value("BROKER_URL", "http://127.0.0.1:8081")
+	c.OIDCIssuer = c.Value("OIDC_ISSUER", "http://127.0.0.1:8080")
+	c.OIDCDiscover = c.Value("OIDC_DISCOVERY_URL", "")
+	c.Audience = c.Value("OIDC_AUDIENCE", "parley")
+	c.Algorithms = c.List("OIDC_ALGORITHMS")
+	c.KetoRead = c.Value("KETO_READ_URL", "http://127.0.0.1:4466")
+	c.KetoWrite = c.Value("KETO_WRITE_URL", "http://127.0.0.1:4467")
+	c.RulesFile = c.Value("RULES_FILE", "")
+	c.TrustForwardedFor = c.Value("TRUST_FORWARDED_FOR", "") != "false"
+	c.LogLevel = c.Value("LOG_LEVEL", "")
+	return c
+}
+
+// Getenv is the raw lookup behind the accessors, for a function package that reads its own
+// settings (realtime.FromEnv). It answers "" for everything on a Config not made by Env.
+func (c Config) Getenv(key string) string {
+	if c.getenv == nil {
+		return ""
+	}
+	return c.getenv(key)
+}
+
+// Value returns the setting key, or def when unset.
+func (c Config) Value(key, def string) string {
+	if v := c.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Int returns the integer setting key, or def when unset or malformed.
+func (c Config) Int(key string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(c.Getenv(key), &v); err != nil {
+		return def
+	}
+	return v
+}
+
+// Duration returns the duration setting key, def when unset; a malformed value is an error.
+func (c Config) Duration(key string, def time.Duration) (time.Duration, error) {
+	v := c.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
+}
+
+// List returns the comma-list setting key, blanks dropped (nil when unset).
+func (c Config) List(key string) []string { return splitList(c.Getenv(key)) }
+
+// Limit returns the rate-limit setting key, "rate/burst" per second, or "off" (the zero Limit:
+// unlimited); def when unset; anything else is an error.
+func (c Config) Limit(key string, def ratelimit.Limit) (ratelimit.Limit, error) {
+	v := c.Getenv(key)
+	switch v {
+	case "":
+		return def, nil
+	case "off":
+		return ratelimit.Limit{}, nil
+	}
+	r, b, ok := strings.Cut(v, "/")
+	rate, err1 := strconv.Atoi(r)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || burst <= 0 {
+		return def, fmt.Errorf("%s: %q is not rate/burst", key, v)
+	}
+	return ratelimit.PerSecond(rate, burst), nil
+}
+
+// Logger is the process's JSON logger on stderr, at LogLevel (info when unset or unknown).
+func (c Config) Logger() *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// splitList splits a comma list, trimming blanks and dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package boot
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/infra/ratelimit"
+)
+
+func TestEnvDefaults(t *testing.T) {
+	got := Env(func(string) string { return "" })
+	got.getenv = nil
+	want := Config{
+		Listen:            ":8080",
+		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable",
+		RedisAddr:         "127.0.0.1:6379",
+		RedisPrefix:       "parley:",
+		KafkaBrokers:      []string{"127.0.0.1:9092"},
+		BrokerTopic:       "knative-broker-parley-default",
+		BrokerURL:         "http://127.0.0.1:8081",
+		OIDCIssuer:        "http://127.0.0.1:8080",
+		Audience:          "parley",
+		KetoRead:          "http://127.0.0.1:4466",
+		KetoWrite:         "http://127.0.0.1:4467",
+		TrustForwardedFor: true,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Env defaults:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestEnvSet(t *testing.T) {
+	env := map[string]string{
+		"PORT": "9000", "MIGRATE": "true", "KAFKA_BROKERS": " a:1, ,b:2 ", "OIDC_ALGORITHMS": "ES256",
+		"TRUST_FORWARDED_FOR": "false", "LOG_LEVEL": "debug",
+	}
+	c := Env(func(k string) string { return env[k] })
+	if c.Listen != ":9000" || !c.Migrate || !reflect.DeepEqual(c.KafkaBrokers, []string{"a:1", "b:2"}) ||
+		!reflect.DeepEqual(c.Algorithms, []string{"ES256"}) || c.TrustForwardedFor || c.LogLevel != "debug" {
+		t.Fatalf("Env: %+v", c)
+	}
+	env["LISTEN_ADDRESS"] = "127.0.0.1:1"
+	if c := Env(func(k string) string { return env[k] }); c.Listen != "127.0.0.1:1" {
+		t.Fatalf("LISTEN_ADDRESS wins over PORT: %q", c.Listen)
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	env := map[string]string{"N": "12", "BAD": "x", "D": "3s", "L": "5/10", "OFF": "off"}
+	c := Env(func(k string) string { return env[k] })
+	if c.Int("N", 1) != 12 || c.Int("BAD", 1) != 1 || c.Int("UNSET", 7) != 7 {
+		t.Fatal("Int: value, malformed and unset")
+	}
+	if d, err := c.Duration("D", time.Second); err != nil || d != 3*time.Second {
+		t.Fatalf("Duration: %v %v", d, err)
+	}
+	if d, err := c.Duration("UNSET", time.Second); err != nil || d != time.Second {
+		t.Fatalf("Duration unset: %v %v", d, err)
+	}
+	if _, err := c.Duration("BAD", time.Second); err == nil {
+		t.Fatal("Duration: a malformed value is an error")
+	}
+	def := ratelimit.PerSecond(1, 2)
+	for key, want := range map[string]ratelimit.Limit{"L": ratelimit.PerSecond(5, 10), "OFF": {}, "UNSET": def} {
+		if got, err := c.Limit(key, def); err != nil || got != want {
+			t.Fatalf("Limit %s: %+v %v", key, got, err)
+		}
+	}
+	if _, err := c.Limit("BAD", def); err == nil {
+		t.Fatal("Limit: a malformed value is an error")
+	}
+	if (Config{}).Value("N", "d") != "d" {
+		t.Fatal("a Config not made by Env answers defaults")
+	}
+}
