@@ -2,6 +2,7 @@ package send
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -105,9 +106,19 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued, finish func(q
 func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool {
 	seqs := make([]int64, len(batch))
 	errs := make([]error, len(batch))
+	// Lock conversation rows in one global order (by id; queue order within a conversation), or two
+	// leaders whose batches share conversations can deadlock on them.
+	order := make([]int, len(batch))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return batch[order[a]].m.msg.ConversationID < batch[order[b]].m.msg.ConversationID
+	})
 	err := pgx.BeginFunc(ctx, g.store.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		for i, q := range batch {
+		for _, i := range order {
+			q := batch[i]
 			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
 				var member, blocked bool
 				if err := row.Scan(&member, &blocked, &seqs[i]); err != nil {
