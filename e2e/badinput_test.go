@@ -99,9 +99,9 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("ws wrong type: %v", err)
 	}
 	big := a.dial(t, 1)
-	if err := big.SendRaw(ctx, []byte(`{"type":"ping","data":"`+strings.Repeat("x", 1<<20)+`"}`)); err != nil {
-		t.Fatal(err)
-	}
+	// The server may close while the frame is still being written (it reads only the header), so the
+	// write itself can fail: what counts is the close code.
+	_ = big.SendRaw(ctx, []byte(`{"type":"ping","data":"`+strings.Repeat("x", 1<<20)+`"}`))
 	if code, err := big.AwaitClose(ctx); err != nil || code != events.CloseTooBig {
 		t.Fatalf("oversized frame: close %d %v", code, err)
 	}
