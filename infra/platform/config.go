@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,6 +78,9 @@ type Config struct {
 	// default, and functions free ports instead of the values' localPort (a private platform beside
 	// `make dev`). An address ending in ":0" picks a free port for that one listener in any case.
 	RandomPorts bool
+	// ControlAddr, when set, serves the fault-injection control listener (faults.go,
+	// docs/configuration.md "Fault injection"); loopback addresses only. Default: off.
+	ControlAddr string
 	// NoRestart disables restarting children that die (by default they come back with backoff).
 	NoRestart bool
 	// StopTimeout is how long a child gets between SIGTERM and SIGKILL; default 10s.
@@ -171,10 +178,21 @@ func (c *Config) without(part string) bool {
 // port is taken (another platform running): a child would otherwise die on bind, or worse, we would
 // talk to somebody else's server. Children are given fixed ports, so a chosen port is released
 // just before the child binds it (a race another process could in theory win; it then fails on bind).
+//
+// A free port is picked below the kernel's ephemeral range: a port from that range (what ":0"
+// gives) is released here and bound by the child only later, and in between any outbound
+// connection on the machine (a database pool dialing, say) may take it as its local port and hold
+// it for as long as it lives, so the child could never bind.
 func resolvePort(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("address %q: %w", addr, err)
+	}
+	if port == "0" {
+		if ln := listenBelowEphemeral(host); ln != nil {
+			defer ln.Close()
+			return ln.Addr().String(), nil
+		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
@@ -185,4 +203,28 @@ func resolvePort(addr string) (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// listenBelowEphemeral listens on a random free port between 10000 and the start of the ephemeral
+// range (nil when none is found in a few tries).
+func listenBelowEphemeral(host string) net.Listener {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const base = 10000
+	if low <= base+1000 {
+		return nil
+	}
+	for range 50 {
+		port := base + rand.IntN(low-base)
+		if ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+			return ln
+		}
+	}
+	return nil
 }

@@ -67,7 +67,7 @@ func (p *Platform) startKeto(ctx context.Context, dsn string) error {
 	}
 	proc, err := supervise.Start(supervise.Spec{
 		Name: "keto", Path: bin, Args: []string{"serve", "-c", cfgPath, "--sqa-opt-out"},
-		Env: append(os.Environ(), "SQA_OPT_OUT=true"), Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout,
+		Env: append(os.Environ(), "SQA_OPT_OUT=true"), Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile("keto"),
 	}, p.out, p.log)
 	if err != nil {
 		return err

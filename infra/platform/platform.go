@@ -11,7 +11,8 @@
 //	err = p.WaitReady(ctx)          // p.Addrs.PublicURL is the API, p.Addrs.Edges the WebSockets
 //
 // A part whose program is not built (bin/...) is logged and left out, never faked; readiness
-// covers the parts that were started.
+// covers the parts that were started. Fault injection for the e2e fault tests (pid files, a
+// loopback-only control listener that can take the broker away) is in faults.go.
 package platform
 
 import (
@@ -70,8 +71,9 @@ type Platform struct {
 
 	ketoOPL, ketoMetrics string
 
-	kafka  *kfake.Cluster
-	writer *kafka.Writer
+	kafka     *kfake.Cluster
+	kafkaGate *gateListener
+	writer    *kafka.Writer
 
 	procs     []*supervise.Proc
 	functions *supervise.Proc
@@ -140,6 +142,7 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 		{"edges", p.startEdges},
 		{"eventing", p.startEventing},
 		{"gateway routes", p.routeGateway},
+		{"control", p.startControl},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
@@ -245,8 +248,15 @@ func (p *Platform) startKafka(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// kfake serves through a gate (faults.go) so the control listener can take the broker away
+	// from every client and bring it back with its data.
 	listen := func(network, _ string) (net.Listener, error) {
-		return net.Listen(network, net.JoinHostPort(host, port))
+		ln, err := net.Listen(network, net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, err
+		}
+		p.kafkaGate = newGateListener(ln)
+		return p.kafkaGate, nil
 	}
 	n, _ := strconv.Atoi(port)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(n), kfake.ListenFn(listen))
@@ -369,7 +379,7 @@ func (p *Platform) startFunctions(context.Context) error {
 	}
 	proc, err := supervise.Start(supervise.Spec{
 		Name: "functions", Path: bin, Env: append(p.childEnv(), "FUNCTIONS_LISTEN="+strings.Join(listen, ",")),
-		Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout,
+		Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile("functions"),
 	}, p.out, p.log)
 	if err != nil {
 		return err
@@ -443,7 +453,7 @@ func (p *Platform) startEdges(context.Context) error {
 		id := fmt.Sprintf("edge-%d", i)
 		proc, err := supervise.Start(supervise.Spec{
 			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id),
-			Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout,
+			Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile(id),
 		}, p.out, p.log)
 		if err != nil {
 			return err

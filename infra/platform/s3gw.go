@@ -28,7 +28,7 @@ func (p *Platform) startS3(ctx context.Context) error {
 		Args: []string{"--port", p.Addrs.S3, "--region", p.cfg.S3Region, "--quiet",
 			"--event-kafka-url", p.Addrs.Kafka, "--event-kafka-topic", p.values.Topics.S3Events,
 			"posix", root},
-		Env: env, Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout,
+		Env: env, Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile("versitygw"),
 	}, p.out, p.log)
 	if err != nil {
 		return err

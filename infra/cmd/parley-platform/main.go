@@ -36,6 +36,8 @@
 //	WITHOUT             (empty)          comma list of parts not to start: s3,keto,functions,edges
 //	LOG_LEVEL           info             this process and the children
 //	READY_TIMEOUT       3m               how long to wait for every part to be ready
+//	CONTROL_ADDR        (off)            loopback address of the fault-injection control listener
+//	                                     (e2e fault tests; docs/configuration.md "Fault injection")
 package main
 
 import (
@@ -128,6 +130,7 @@ func loadConfig() (platform.Config, time.Duration, error) {
 		KetoMetricsAddr:  os.Getenv("KETO_METRICS_ADDR"),
 		RulesFile:        os.Getenv("RULES_FILE"),
 		LogLevel:         os.Getenv("LOG_LEVEL"),
+		ControlAddr:      os.Getenv("CONTROL_ADDR"),
 	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"

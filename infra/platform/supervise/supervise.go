@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +36,9 @@ type Spec struct {
 	RestartReset      time.Duration
 	// StopTimeout is how long a SIGTERMed child gets before SIGKILL; default 10s.
 	StopTimeout time.Duration
+	// PidFile, when set, holds the current child's pid (rewritten on every restart, removed on
+	// Stop): fault-injection tests read it to kill -9 the child.
+	PidFile string
 }
 
 func (s *Spec) setDefaults() {
@@ -99,7 +104,24 @@ func (p *Proc) launchLocked() error {
 	}
 	p.cmd, p.exited = cmd, make(chan struct{})
 	p.log.Debug("started", "pid", cmd.Process.Pid)
+	if p.spec.PidFile != "" {
+		if err := WritePidFile(p.spec.PidFile, cmd.Process.Pid); err != nil {
+			p.log.Warn("pid file", "err", err)
+		}
+	}
 	return nil
+}
+
+// WritePidFile writes pid to path atomically (a reader never sees a half-written file).
+func WritePidFile(path string, pid int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func (p *Proc) supervise() {
@@ -198,6 +220,9 @@ func (p *Proc) Stop(ctx context.Context) error {
 	// Whatever the leader did, leave nothing of its group behind.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	<-p.done
+	if p.spec.PidFile != "" {
+		_ = os.Remove(p.spec.PidFile)
+	}
 	return err
 }
 

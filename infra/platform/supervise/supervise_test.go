@@ -145,3 +145,35 @@ func TestMissingBinaryIsAnError(t *testing.T) {
 		t.Fatalf("err = %v, want not-exist", err)
 	}
 }
+
+// The pid file follows the child across restarts (fault tests kill -9 what it names) and goes away
+// with Stop.
+func TestPidFileFollowsRestarts(t *testing.T) {
+	s := spec("sleep")
+	s.PidFile = t.TempDir() + "/run/sleep.pid"
+	p, err := supervise.Start(s, supervise.NewLineWriter(&syncBuf{}), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	filePid := func() int {
+		b, _ := os.ReadFile(s.PidFile)
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	first := p.Pid()
+	if got := filePid(); got != first {
+		t.Fatalf("pid file %d, child %d", got, first)
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "restart", func() bool { return p.Restarts() == 1 && alive(p.Pid()) })
+	waitFor(t, "pid file rewritten", func() bool { return filePid() == p.Pid() && filePid() != first })
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.PidFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pid file left after Stop: %v", err)
+	}
+}
