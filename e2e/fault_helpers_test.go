@@ -659,12 +659,6 @@ func failureKind(err error) (string, bool) {
 	return "transport", true
 }
 
-// retryWSOverWS: when false, a WebSocket send that failed is retried over HTTP (same
-// client_msg_id). Known bug (2026-11-27): a WebSocket send whose client_msg_id is already stored
-// is never answered (the edge answers "unavailable" after 10 s, every time), so retrying over the
-// socket as docs/protocol.md says never succeeds once the first attempt was stored;
-// TestFaultWSResendAnswered pins it. Flip this once it is fixed.
-const retryWSOverWS = false
 
 // sendReliably sends one message until it gets a success answer, always with the same
 // client_msg_id, over WebSocket (viaWS; waiting for the device's next connection after a drop:
@@ -674,9 +668,6 @@ func sendReliably(ctx context.Context, d *device, convID string, body events.Sen
 	st.sent[body.ClientMsgID] = true
 	st.mu.Unlock()
 	for attempt := 1; ; attempt++ {
-		if attempt > 1 && viaWS && !retryWSOverWS {
-			viaWS = false
-		}
 		var m events.Message
 		var err error
 		how := "http"

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-im/parley/events"
@@ -118,11 +119,33 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	if e.Type() != events.TypeMessageSend {
 		return nil, events.Invalid("type", "send does not handle %s", e.Type())
 	}
-	return messaging.Command(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
+	var answer *event.Event
+	reply, err := messaging.Command(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
 		func(ctx context.Context, c events.SendCommand) error {
-			_, _, err := h.Send(ctx, c)
+			msg, created, err := h.Send(ctx, c)
+			if err == nil && !created && serve.Correlation(ctx) != "" {
+				answer, err = retryAnswer(ctx, msg)
+			}
 			return err
 		})
+	if reply != nil || err != nil {
+		return reply, err
+	}
+	return answer, nil
+}
+
+// retryAnswer answers a retried command (a client_msg_id already stored). It stores nothing new, so
+// no fact would carry its correlation id back to the socket waiting for the answer: the reply is the
+// original message's fact under this command's correlation id. Fanout has delivered that seq already,
+// so members get nothing again and only the waiting sender is answered (events.Delivery.ReplyOnly).
+// Its id is derived from the message and the correlation id, so a redelivered command replies the same.
+func retryAnswer(ctx context.Context, msg events.Message) (*event.Event, error) {
+	f, err := messaging.NewFact(ctx, Source, events.TypeMessageCreated, msg.ConversationID, events.MessageFact{Message: msg})
+	if err != nil {
+		return nil, err
+	}
+	f.SetID(uuid.NewSHA1(uuid.NameSpaceOID, []byte(msg.ID+"/"+serve.Correlation(ctx))).String())
+	return &f, nil
 }
 
 // Send stores cmd's message and publishes its fact. created is false when the sender had already

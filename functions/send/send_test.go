@@ -204,9 +204,19 @@ func TestHTTPAndBrokerPathsAgree(t *testing.T) {
 	if code != 200 || reply != nil {
 		t.Fatalf("broker: %d reply %v", code, reply)
 	}
-	// A redelivery of the same command stores nothing new.
-	if code, _ := postEvent(t, hh, cmd); code != 200 {
-		t.Fatalf("redelivery: %d", code)
+	// A redelivery, or a client's retry with the same client_msg_id, stores nothing new; its answer is
+	// the original's fact under the retry's correlation id (the socket waiting for it hears back).
+	code, again := postEvent(t, hh, cmd)
+	if code != 200 || again == nil || again.Type() != events.TypeMessageCreated ||
+		events.StringExtension(*again, events.ExtCorrelationID) != "edge-1/s-1/f-7" {
+		t.Fatalf("redelivery: %d reply %v", code, again)
+	}
+	var ans events.MessageFact
+	if err := json.Unmarshal(again.Data(), &ans); err != nil || ans.Message.Seq != 1 || ans.Message.ConversationID != convB {
+		t.Fatalf("redelivery answer %s: %v", again.Data(), err)
+	}
+	if _, twice := postEvent(t, hh, cmd); twice == nil || twice.ID() != again.ID() {
+		t.Fatalf("a second redelivery must answer with the same event id")
 	}
 
 	load := func(conv string) events.Message {

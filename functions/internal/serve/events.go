@@ -46,7 +46,7 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 		if err == nil {
 			return reply, nil
 		}
-		ee := events.AsError(err)
+		ee := PublicError(err)
 		spec := ee.Code.Spec()
 		if !spec.Retryable && spec.Status < 500 {
 			log.WarnContext(ctx, "poison event", "type", e.Type(), "id", e.ID(), "code", ee.Code, "err", err)
@@ -61,7 +61,7 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 // Rejection builds the im.command.rejected reply to cmd for userID. Business refusals on the broker
 // path are replies, not errors: redelivering them cannot help, and the sender must hear why.
 func Rejection(source string, cmd event.Event, userID string, err error) (*event.Event, error) {
-	ee := events.AsError(err)
+	ee := PublicError(err)
 	corr := events.StringExtension(cmd, events.ExtCorrelationID)
 	r, nerr := events.New(uuid.Must(uuid.NewV7()).String(), source, events.TypeCommandRejected, userID,
 		events.CommandRejected{CorrelationID: corr, UserID: userID, Code: ee.Code, Message: ee.Message})

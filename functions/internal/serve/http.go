@@ -112,7 +112,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 // an HTTP status: an *events.Error keeps its code, anything else is logged and answered as internal,
 // with no detail leaked.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := events.AsError(err)
+	e := PublicError(err)
 	p := events.ProblemOf(e)
 	if p.Status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "code", p.Code, "err", err)
