@@ -659,7 +659,6 @@ func failureKind(err error) (string, bool) {
 	return "transport", true
 }
 
-
 // sendReliably sends one message until it gets a success answer, always with the same
 // client_msg_id, over WebSocket (viaWS; waiting for the device's next connection after a drop:
 // step 4 of the reconnect algorithm) or HTTP.

@@ -432,8 +432,15 @@ func (e *env) assertRejected(t *testing.T, id, reason string) {
 		t.Fatalf("reject_reason %q %v, want %q", got, err, reason)
 	}
 	key := e.objectKey(t, id)
-	if _, err := e.s3.Head(context.Background(), key); !s3.IsNotFound(err) {
-		t.Fatalf("object %s still there: %v", key, err)
+	// The row turns rejected when its transaction commits; the object is deleted right after.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err := e.s3.Head(context.Background(), key)
+		if s3.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("object %s still there: %v", key, err)
+		}
 	}
 	facts := e.pub.Published(events.TypeFileRejected)
 	n := 0
