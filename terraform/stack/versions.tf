@@ -26,11 +26,7 @@ terraform {
 
   # State holds generated passwords (RDS master, app and Keto roles) and, in static_keys mode, an
   # IAM secret key: keep it in an encrypted, access-controlled remote backend, never in git.
-  # backend "s3" {
-  #   bucket         = "my-org-terraform-state"
-  #   key            = "parley/dev/terraform.tfstate"
-  #   region         = "us-east-1"
-  #   encrypt        = true
-  #   dynamodb_table = "terraform-locks" # or use_lockfile = true with recent Terraform
-  # }
+  # Partial backend config: the bucket and key come from ../envs/<env>.backend.hcl
+  # (see backend.hcl.example), so one root module serves every environment.
+  # backend "s3" {}
 }
