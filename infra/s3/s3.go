@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -54,6 +55,22 @@ func New(cfg Config) (*Client, error) {
 	if cfg.PresignExpiry <= 0 {
 		cfg.PresignExpiry = 15 * time.Minute
 	}
+	// Static keys when configured (versitygw, MinIO); otherwise the SDK's default chain: environment,
+	// shared files, web identity (IRSA on EKS), container and instance roles. Loading the chain reads
+	// only the environment and local files; credentials are fetched lazily, on the first request.
+	var creds aws.CredentialsProvider
+	if cfg.AccessKey != "" {
+		creds = aws.NewCredentialsCache(aws.CredentialsProviderFunc(
+			func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey, Source: "parley-config"}, nil
+			}))
+	} else {
+		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(cfg.Region))
+		if err != nil {
+			return nil, fmt.Errorf("s3: default credentials: %w", err)
+		}
+		creds = awsCfg.Credentials
+	}
 	opts := func(endpoint string) s3.Options {
 		o := s3.Options{
 			Region:       cfg.Region,
@@ -65,12 +82,7 @@ func New(cfg Config) (*Client, error) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-		if cfg.AccessKey != "" {
-			o.Credentials = aws.NewCredentialsCache(aws.CredentialsProviderFunc(
-				func(context.Context) (aws.Credentials, error) {
-					return aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey, Source: "parley-config"}, nil
-				}))
-		}
+		o.Credentials = creds
 		if cfg.HTTPClient != nil {
 			o.HTTPClient = cfg.HTTPClient
 		}
