@@ -8,11 +8,8 @@
 # Fallback: static keys of a dedicated IAM user, put into parley-secrets as S3_ACCESS_KEY /
 # S3_SECRET_KEY. They never expire, are in Terraform state, and must be rotated by hand.
 #
-# CAVEAT (app side, outside terraform/): infra/s3 sets credentials only when S3_ACCESS_KEY is set,
-# and otherwise builds its client with no credential provider at all, so with IRSA its requests are
-# unsigned today. IRSA needs infra/s3 to fall back to the SDK's default chain
-# (config.LoadDefaultConfig, which reads AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN). Until then,
-# use s3_auth_mode = "static_keys".
+# With no S3_ACCESS_KEY, infra/s3 uses the SDK default chain, which reads AWS_WEB_IDENTITY_TOKEN_FILE /
+# AWS_ROLE_ARN injected by IRSA.
 
 data "aws_iam_policy_document" "files" {
   statement {
