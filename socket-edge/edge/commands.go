@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -20,13 +21,13 @@ const publishTimeout = 5 * time.Second
 // handleFrame dispatches one client frame. Not valid JSON at all: close 1008. Valid JSON of the wrong
 // shape, an unknown type or bad data: an error frame invalid_argument answering the frame's id.
 func (c *conn) handleFrame(data []byte) {
-	if !json.Valid(data) {
+	f, err := parseFrame(data)
+	if errors.Is(err, errNotJSON) {
 		c.closeWith(events.ClosePolicy, "frames must be JSON")
 		return
 	}
-	var f events.Frame
-	if err := json.Unmarshal(data, &f); err != nil {
-		c.sendError("", events.Invalid("frame", "must be an object {type, id?, data?}"))
+	if err != nil {
+		c.sendError("", err)
 		return
 	}
 	switch f.Type {
@@ -83,6 +84,22 @@ func (c *conn) handleFrame(data []byte) {
 	default:
 		c.sendError(f.ID, events.Invalid("type", "unknown frame type %q", f.Type))
 	}
+}
+
+// errNotJSON: the frame is not JSON at all (the connection is closed with 1008).
+var errNotJSON = errors.New("frame is not JSON")
+
+// parseFrame decodes one client frame: errNotJSON for bytes that are not JSON, an invalid_argument
+// error for JSON that is not a frame object.
+func parseFrame(data []byte) (events.Frame, error) {
+	if !json.Valid(data) {
+		return events.Frame{}, errNotJSON
+	}
+	var f events.Frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return events.Frame{}, events.Invalid("frame", "must be an object {type, id?, data?}")
+	}
+	return f, nil
 }
 
 // decodeData reads a frame's data; unknown fields are ignored (clients may be newer than the edge).
