@@ -133,3 +133,15 @@ func expectCode(t *testing.T, what string, err error, code events.Code) {
 		t.Fatalf("%s: want code %q, got %q (%v)", what, code, got, err)
 	}
 }
+
+// sendRetrying does what docs/protocol.md asks of a client whose send was answered "unavailable"
+// (the command may still apply): send again with the same client_msg_id, a bounded number of times.
+// The nothing-lost check then proves the retries stored and showed the message once.
+func sendRetrying(ctx context.Context, send func() (events.Message, error)) (events.Message, error) {
+	for attempt := 1; ; attempt++ {
+		m, err := send()
+		if err == nil || attempt == 3 || client.CodeOf(err) != events.CodeUnavailable {
+			return m, err
+		}
+	}
+}

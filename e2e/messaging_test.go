@@ -125,13 +125,12 @@ func TestGroupAcrossEdges(t *testing.T) {
 			defer wg.Done()
 			for n := range perUser {
 				body := text(fmt.Sprintf("%s #%d", u.name, n))
-				var m events.Message
-				var err error
-				if (i+n)%2 == 0 {
-					m, err = u.SendMessage(ctx, conv.ID, body)
-				} else {
-					m, err = conns[i].SendMessage(ctx, conv.ID, body)
-				}
+				m, err := sendRetrying(ctx, func() (events.Message, error) {
+					if (i+n)%2 == 0 {
+						return u.SendMessage(ctx, conv.ID, body)
+					}
+					return conns[i].SendMessage(ctx, conv.ID, body)
+				})
 				if err != nil {
 					errs <- fmt.Errorf("%s send %d: %w", u.name, n, err)
 					return
