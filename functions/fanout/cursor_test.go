@@ -362,38 +362,7 @@ func TestGapFilledInOrderThroughKafka(t *testing.T) {
 		}
 	}
 
-	var mu sync.Mutex
-	var got []event.Event
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- kafka.Consume(rctx, kafka.ConsumerConfig{Brokers: cluster.Brokers, Topics: []string{topic}, Logger: mt.Log()},
-			func(_ context.Context, m kafka.Message) error {
-				e, err := m.Event()
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				got = append(got, e)
-				mu.Unlock()
-				return nil
-			})
-	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 8 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // anything extra would show up now
-	stop()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
+	got := readBack(t, ctx, cluster.Brokers, topic, 8, 200*time.Millisecond) // anything extra would show up
 	if s := seqs(decodeAll(t, got)); !slices.Equal(s, []int64{1, 2, 3, 4, 5, 6, 7, 8}) {
 		t.Fatalf("seqs read back %v; want 1..8 once each, in order", s)
 	}

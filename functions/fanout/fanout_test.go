@@ -184,35 +184,7 @@ func TestDeliveriesThroughKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var mu sync.Mutex
-	var got []event.Event
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- kafka.Consume(rctx, kafka.ConsumerConfig{Brokers: cluster.Brokers, Topics: []string{topic}, Logger: mt.Log()},
-			func(_ context.Context, m kafka.Message) error {
-				e, err := m.Event()
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				got = append(got, e)
-				mu.Unlock()
-				return nil
-			})
-	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	stop()
-	<-done
+	got := readBack(t, ctx, cluster.Brokers, topic, 2, 0)
 	if len(got) != 2 {
 		t.Fatalf("%d deliveries read back; want 2 chunks", len(got))
 	}
@@ -230,4 +202,43 @@ func TestDeliveriesThroughKafka(t *testing.T) {
 	if !slices.Equal(sorted(all), sorted(u)) {
 		t.Fatalf("recipients %v; want %v", all, u)
 	}
+}
+
+// readBack consumes topic until at least want events arrived (or 15 s passed), then lingers for
+// extra so anything more would show up too, and returns what it read.
+func readBack(t *testing.T, ctx context.Context, brokers []string, topic string, want int, extra time.Duration) []event.Event {
+	t.Helper()
+	var mu sync.Mutex
+	var got []event.Event
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- kafka.Consume(rctx, kafka.ConsumerConfig{Brokers: brokers, Topics: []string{topic}, Logger: mt.Log()},
+			func(_ context.Context, m kafka.Message) error {
+				e, err := m.Event()
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				got = append(got, e)
+				mu.Unlock()
+				return nil
+			})
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(extra)
+	stop()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Clone(got)
 }
