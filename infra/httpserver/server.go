@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"knative.dev/pkg/network/handlers"
 )
 
@@ -34,6 +35,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxHeaderBytes default 64 KiB.
 	MaxHeaderBytes int
+	// Name names the server's spans (otelhttp); default "http".
+	Name string
+	// Metrics, when set, is served on GET /metrics (Prometheus text). The public gateway routes only
+	// /v1 paths, so this stays cluster-internal.
+	Metrics http.Handler
 }
 
 func (c *Config) setDefaults() {
@@ -63,6 +69,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.Name == "" {
+		c.Name = "http"
 	}
 }
 
@@ -104,7 +113,12 @@ func New(cfg Config, h http.Handler, ready ReadyFunc, log *slog.Logger) (*Server
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("/", h)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	// Every request joins the caller's W3C trace (traceparent) and gets a span, so log lines written
+	// with the request's context carry its trace id.
+	mux.Handle("/", otelhttp.NewHandler(h, cfg.Name))
 	s.drainer = &handlers.Drainer{Inner: mux, QuietPeriod: cfg.DrainQuiet}
 	s.srv = &http.Server{
 		Handler:           s.drainer,

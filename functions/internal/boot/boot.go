@@ -26,6 +26,7 @@ import (
 	"github.com/parley-im/parley/infra/httpserver"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/keto"
+	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/postgres"
 	"github.com/parley-im/parley/infra/ratelimit"
 	"github.com/parley-im/parley/infra/redis"
@@ -181,6 +182,15 @@ type Function struct {
 // Run opens the clients once, builds every function of fns, then serves each on its own address
 // until ctx is done.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, fns []Function) error {
+	service := "parley-functions"
+	if len(fns) == 1 {
+		service = fns[0].Name
+	}
+	tel, err := otel.Setup(ctx, otel.Config{Service: service, OTLPEndpoint: cfg.OTLPEndpoint, OTLPInsecure: true})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	d, err := New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -193,7 +203,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, fns []Function) erro
 		if err != nil {
 			return fmt.Errorf("%s: %w", fn.Name, err)
 		}
-		srv, err := httpserver.New(httpserver.Config{Addr: fn.Addr}, h, d.Ready, fd.Log)
+		srv, err := httpserver.New(httpserver.Config{Addr: fn.Addr, Name: fn.Name, Metrics: tel.MetricsHandler()}, h, d.Ready, fd.Log)
 		if err != nil {
 			return fmt.Errorf("%s: %w", fn.Name, err)
 		}

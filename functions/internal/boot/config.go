@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/ratelimit"
 )
 
@@ -33,6 +34,7 @@ type Config struct {
 	RulesFile         string   // RULES_FILE (empty: built-in rules)
 	TrustForwardedFor bool     // TRUST_FORWARDED_FOR, default true ("false" turns it off)
 	LogLevel          string   // LOG_LEVEL, default info
+	OTLPEndpoint      string   // OTEL_EXPORTER_OTLP_ENDPOINT (host:port): export traces over OTLP/HTTP when set
 
 	// getenv answers the accessors (os.Getenv, passed by a main to Env).
 	getenv func(key string) string
@@ -62,6 +64,7 @@ func Env(getenv func(string) string) Config {
 	c.RulesFile = c.Value("RULES_FILE", "")
 	c.TrustForwardedFor = c.Value("TRUST_FORWARDED_FOR", "") != "false"
 	c.LogLevel = c.Value("LOG_LEVEL", "")
+	c.OTLPEndpoint = c.Value("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	return c
 }
 
@@ -132,7 +135,8 @@ func (c Config) Logger() *slog.Logger {
 	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	// Lines logged with a request's or a record's context carry its trace id.
+	return slog.New(otel.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
 }
 
 // splitList splits a comma list, trimming blanks and dropping empty items.

@@ -36,6 +36,7 @@ import (
 
 	"github.com/parley-im/parley/infra/httpserver"
 	"github.com/parley-im/parley/infra/kafka"
+	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/redis"
 	"github.com/parley-im/parley/socket-edge/edge"
 )
@@ -49,7 +50,7 @@ func main() {
 	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log := slog.New(otel.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
 	if err := run(log); err != nil {
 		log.Error("socket-edge stopped", "err", err)
 		os.Exit(1)
@@ -63,6 +64,11 @@ func run(log *slog.Logger) error {
 	}
 	sigctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	tel, err := otel.Setup(sigctx, otel.Config{Service: "socket-edge", OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), OTLPInsecure: true})
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.Background()) //nolint:errcheck // best effort flush at exit
 	rdb, err := redis.Open(sigctx, redis.Config{Addr: cfg.redisAddr, Prefix: cfg.edge.RedisPrefix})
 	if err != nil {
 		return err
@@ -83,7 +89,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	srv, err := httpserver.New(httpserver.Config{Addr: cfg.addr, ReadTimeout: -1, WriteTimeout: -1,
-		DrainQuiet: 500 * time.Millisecond}, e.Handler(), e.Ready, log)
+		DrainQuiet: 500 * time.Millisecond, Name: "socket-edge", Metrics: tel.MetricsHandler()}, e.Handler(), e.Ready, log)
 	if err != nil {
 		return err
 	}
