@@ -24,6 +24,7 @@ public:
   - GET /.well-known/jwks.json
   - GET /healthz
   - GET /readyz
+  - GET /metrics
 rules:
   - name: system-admin
     path: ^/v1/admin/
