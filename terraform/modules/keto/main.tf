@@ -5,101 +5,22 @@
 # Keto gets its own role and database (parley_keto) on the RDS instance, created by a Job inside
 # the cluster (RDS is private; Terraform usually is not in the VPC).
 
-resource "random_password" "keto" {
-  length           = 32
-  special          = true
-  override_special = "-_"
+module "database" {
+  source                = "../pg-database"
+  name                  = "keto"
+  namespace             = var.namespace
+  host                  = var.db_host
+  port                  = var.db_port
+  master_username       = var.db_master_username
+  master_password       = var.db_master_password
+  role                  = var.database_role
+  database              = var.database_name
+  postgres_client_image = var.postgres_client_image
 }
 
 locals {
   dsn = format("postgres://%s:%s@%s:%d/%s?sslmode=require&max_conns=20",
-  var.database_role, random_password.keto.result, var.db_host, var.db_port, var.database_name)
-}
-
-resource "kubernetes_secret_v1" "bootstrap" {
-  metadata {
-    name      = "keto-db-bootstrap"
-    namespace = var.namespace
-  }
-  data = {
-    PGPASSWORD    = var.db_master_password
-    ROLE_PASSWORD = random_password.keto.result
-  }
-}
-
-# Idempotent: creates or updates the role, creates the database if missing, gives it to the role and
-# closes it to other roles. Re-runs (the Job is replaced) when the password changes.
-resource "kubernetes_job_v1" "database" {
-  metadata {
-    name      = "keto-db-bootstrap"
-    namespace = var.namespace
-  }
-  spec {
-    backoff_limit              = 6
-    ttl_seconds_after_finished = 3600
-    template {
-      metadata {
-        annotations = { "parley.im/password-rev" = sha256(random_password.keto.result) }
-      }
-      spec {
-        restart_policy = "Never"
-        container {
-          name    = "psql"
-          image   = var.postgres_client_image
-          command = ["/bin/sh", "-ec"]
-          args = [<<-SH
-            psql -v ON_ERROR_STOP=1 -v role="$ROLE" -v pw="$ROLE_PASSWORD" -v db="$DB" <<'SQL'
-            SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-            ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
-            GRANT :"role" TO CURRENT_USER;
-            SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
-            ALTER DATABASE :"db" OWNER TO :"role";
-            REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-            SQL
-          SH
-          ]
-          env {
-            name  = "PGHOST"
-            value = var.db_host
-          }
-          env {
-            name  = "PGPORT"
-            value = tostring(var.db_port)
-          }
-          env {
-            name  = "PGUSER"
-            value = var.db_master_username
-          }
-          env {
-            name  = "PGDATABASE"
-            value = "postgres"
-          }
-          env {
-            name  = "PGSSLMODE"
-            value = "require"
-          }
-          env {
-            name  = "ROLE"
-            value = var.database_role
-          }
-          env {
-            name  = "DB"
-            value = var.database_name
-          }
-          env_from {
-            secret_ref {
-              name = kubernetes_secret_v1.bootstrap.metadata[0].name
-            }
-          }
-        }
-      }
-    }
-  }
-  wait_for_completion = true
-  timeouts {
-    create = "10m"
-    update = "10m"
-  }
+  var.database_role, module.database.password, var.db_host, var.db_port, var.database_name)
 }
 
 # The chart reads the DSN from an existing Secret (key "dsn") when secret.enabled is false, so the
@@ -147,5 +68,5 @@ resource "helm_release" "keto" {
     pdb = { enabled = var.replicas > 1, spec = { maxUnavailable = 1 } }
   })]
 
-  depends_on = [kubernetes_job_v1.database]
+  depends_on = [module.database]
 }

@@ -19,96 +19,19 @@ locals {
 
 # --- database role -------------------------------------------------------------------------------
 
-resource "random_password" "app_db" {
-  length           = 32
-  special          = true
-  override_special = "-_"
-}
-
-resource "kubernetes_secret_v1" "db_bootstrap" {
-  metadata {
-    name      = "parley-db-bootstrap"
-    namespace = var.namespace
-  }
-  data = {
-    PGPASSWORD    = var.database.master_password
-    ROLE_PASSWORD = random_password.app_db.result
-  }
-}
-
 # The application connects as its own role, owner of the `parley` database (and so, on
 # PostgreSQL 15, of its public schema), never as the RDS master user.
-resource "kubernetes_job_v1" "database" {
-  metadata {
-    name      = "parley-db-bootstrap"
-    namespace = var.namespace
-  }
-  spec {
-    backoff_limit              = 6
-    ttl_seconds_after_finished = 3600
-    template {
-      metadata {
-        annotations = { "parley.im/password-rev" = sha256(random_password.app_db.result) }
-      }
-      spec {
-        restart_policy = "Never"
-        container {
-          name    = "psql"
-          image   = var.postgres_client_image
-          command = ["/bin/sh", "-ec"]
-          args = [<<-SH
-            psql -v ON_ERROR_STOP=1 -v role="$ROLE" -v pw="$ROLE_PASSWORD" -v db="$DB" <<'SQL'
-            SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-            ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
-            GRANT :"role" TO CURRENT_USER;
-            SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
-            ALTER DATABASE :"db" OWNER TO :"role";
-            REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-            SQL
-          SH
-          ]
-          env {
-            name  = "PGHOST"
-            value = var.database.host
-          }
-          env {
-            name  = "PGPORT"
-            value = tostring(var.database.port)
-          }
-          env {
-            name  = "PGUSER"
-            value = var.database.master_username
-          }
-          env {
-            name  = "PGDATABASE"
-            value = "postgres"
-          }
-          env {
-            name  = "PGSSLMODE"
-            value = "require"
-          }
-          env {
-            name  = "ROLE"
-            value = var.database.app_role
-          }
-          env {
-            name  = "DB"
-            value = var.database.name
-          }
-          env_from {
-            secret_ref {
-              name = kubernetes_secret_v1.db_bootstrap.metadata[0].name
-            }
-          }
-        }
-      }
-    }
-  }
-  wait_for_completion = true
-  timeouts {
-    create = "10m"
-    update = "10m"
-  }
+module "database" {
+  source                = "../pg-database"
+  name                  = "parley"
+  namespace             = var.namespace
+  host                  = var.database.host
+  port                  = var.database.port
+  master_username       = var.database.master_username
+  master_password       = var.database.master_password
+  role                  = var.database.app_role
+  database              = var.database.name
+  postgres_client_image = var.postgres_client_image
 }
 
 # --- Kafka topics --------------------------------------------------------------------------------
@@ -191,7 +114,7 @@ resource "kubernetes_secret_v1" "parley" {
   data = merge(
     {
       DATABASE_URL = format("postgres://%s:%s@%s:%d/%s?sslmode=require",
-      var.database.app_role, random_password.app_db.result, var.database.host, var.database.port, var.database.name)
+      var.database.app_role, module.database.password, var.database.host, var.database.port, var.database.name)
       IDENTITY_KEY_ENCRYPTION_KEY = random_password.identity_key_encryption_key.result
     },
     var.turn_secret == null ? {} : { TURN_SECRET = var.turn_secret },
@@ -229,7 +152,7 @@ resource "helm_release" "parley" {
   })]
 
   depends_on = [
-    kubernetes_job_v1.database,
+    module.database,
     kubernetes_job_v1.topics,
     kubernetes_secret_v1.parley,
     kubernetes_default_service_account_v1.parley,
