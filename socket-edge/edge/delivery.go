@@ -164,7 +164,7 @@ func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
 	case events.TypeContactAccepted:
 		return events.FrameContactAccepted, "", 0
 	case events.TypeContactRemoved:
-		return "contact.removed", "", 0
+		return events.FrameContactRemoved, "", 0
 	case events.TypeConversationCreated, events.TypeConversationUpdated:
 		return events.FrameConversationUpdated, "", 0
 	case events.TypeMemberAdded:
@@ -174,9 +174,9 @@ func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
 	case events.TypeFileUploaded:
 		return events.FrameFileReady, "", 0
 	case events.TypeFileRejected:
-		return "file.rejected", "", 0
+		return events.FrameFileRejected, "", 0
 	case events.TypeUserUpdated:
-		return "user.updated", "", 0
+		return events.FrameUserUpdated, "", 0
 	case events.TypeCallSignal:
 		var s struct {
 			Kind string `json:"kind"`
