@@ -157,27 +157,31 @@ func Start(ctx context.Context, cfg Config) (_ *Platform, err error) {
 func (p *Platform) resolveAddrs() error {
 	c := p.cfg
 	var err error
+	// A chosen free port is released until its child binds it, so a later pick could choose it
+	// again: every address handed out is remembered and a repeat is picked anew.
+	used := map[string]bool{}
 	pick := func(addr string) string {
 		if err != nil {
 			return ""
 		}
-		var a string
-		a, err = resolvePort(addr)
-		return a
-	}
-	p.Addrs.S3 = pick(c.S3Addr)
-	p.Addrs.KetoRead = pick(c.KetoReadAddr)
-	p.Addrs.KetoWrite = pick(c.KetoWriteAddr)
-	p.ketoOPL = pick(c.KetoOPLAddr)
-	p.ketoMetrics = pick(c.KetoMetricsAddr)
-	p.Addrs.Functions = map[string]string{}
-	for _, f := range p.values.Functions {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(f.LocalPort))
-		if c.RandomPorts {
-			addr = "127.0.0.1:0"
+		for range 20 {
+			var a string
+			if a, err = resolvePort(addr); err != nil {
+				return ""
+			}
+			if !used[a] {
+				used[a] = true
+				return a
+			}
+			if !strings.HasSuffix(addr, ":0") {
+				err = fmt.Errorf("%s is configured for two parts", a)
+				return ""
+			}
 		}
-		p.Addrs.Functions[f.Name] = pick(addr)
+		err = fmt.Errorf("no unused free port for %s", addr)
+		return ""
 	}
+	// Edges first: their ports may be a fixed run (EDGE_BASE_PORT) that random picks must avoid.
 	base := c.EdgeBasePort
 	if base == 0 {
 		base = p.values.SocketEdge.LocalPortBase
@@ -191,6 +195,19 @@ func (p *Platform) resolveAddrs() error {
 			addr = "127.0.0.1:0"
 		}
 		p.Addrs.Edges = append(p.Addrs.Edges, pick(addr))
+	}
+	p.Addrs.S3 = pick(c.S3Addr)
+	p.Addrs.KetoRead = pick(c.KetoReadAddr)
+	p.Addrs.KetoWrite = pick(c.KetoWriteAddr)
+	p.ketoOPL = pick(c.KetoOPLAddr)
+	p.ketoMetrics = pick(c.KetoMetricsAddr)
+	p.Addrs.Functions = map[string]string{}
+	for _, f := range p.values.Functions {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(f.LocalPort))
+		if c.RandomPorts {
+			addr = "127.0.0.1:0"
+		}
+		p.Addrs.Functions[f.Name] = pick(addr)
 	}
 	if err != nil {
 		return err
