@@ -65,3 +65,19 @@ func PartitionKey(e event.Event) string {
 	}
 	return e.Subject()
 }
+
+// SetDeadline stamps command e with the time after which it must not be applied (ExtDeadline).
+func SetDeadline(e *event.Event, t time.Time) {
+	e.SetExtension(ExtDeadline, t.UTC().Format(time.RFC3339Nano))
+}
+
+// Expired reports whether command e carries a deadline that has passed at now. A command without
+// one (or with one that does not parse) never expires.
+func Expired(e event.Event, now time.Time) bool {
+	v := StringExtension(e, ExtDeadline)
+	if v == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return err == nil && now.After(t)
+}

@@ -229,3 +229,30 @@ func sameJSON(a, b []byte) bool {
 	}
 	return ca.String() == cb.String()
 }
+
+func TestDeadlineSurvivesKafkaAndExpires(t *testing.T) {
+	e, err := New("id-1", "/edge", TypeMessageSend, "c1",
+		SendCommand{UserID: "u1", ConversationID: "c1", SendMessage: SendMessage{ClientMsgID: "m1", Type: MessageText, Text: "hi"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	if Expired(e, now.Add(time.Hour)) {
+		t.Fatal("a command without a deadline never expires")
+	}
+	SetDeadline(&e, now.Add(1500*time.Millisecond))
+	rec, err := ToRecord(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Expired(back, now.Add(1499*time.Millisecond)) {
+		t.Fatal("expired before its deadline")
+	}
+	if !Expired(back, now.Add(1501*time.Millisecond)) {
+		t.Fatal("not expired after its deadline")
+	}
+}
