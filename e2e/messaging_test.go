@@ -64,11 +64,12 @@ func TestContactsAndDirectConversation(t *testing.T) {
 
 	l := check.NewLedger()
 	l.Watch(bob.UserID(), "bob/1", bobConn)
-	m, err := alice.SendMessage(ctx, c1.ID, text("hi bob"))
+	hi := text("hi bob")
+	m, err := alice.SendMessage(ctx, c1.ID, hi)
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	l.Acked(m)
+	l.Acked(c1.ID, hi.ClientMsgID, m)
 	if _, err := bobConn.Await(ctx, client.IsMessage(c1.ID, func(x events.Message) bool { return x.ID == m.ID })); err != nil {
 		t.Fatalf("push to bob: %v", err)
 	}
@@ -135,7 +136,7 @@ func TestGroupAcrossEdges(t *testing.T) {
 					errs <- fmt.Errorf("%s send %d: %w", u.name, n, err)
 					return
 				}
-				l.Acked(m)
+				l.Acked(conv.ID, body.ClientMsgID, m)
 			}
 		}()
 	}
@@ -160,7 +161,7 @@ func TestGroupAcrossEdges(t *testing.T) {
 	if err != nil || again.ID != first.ID || again.Seq != first.Seq {
 		t.Fatalf("retry: %+v %v, first %+v", again, err, first)
 	}
-	l.Acked(first)
+	l.Acked(conv.ID, body.ClientMsgID, first)
 	awaitPushes(t, ctx, l, len(us)*perUser+1, us, conns)
 	mustNothingLost(t, l, check.Options{PushRequired: true}, us...)
 }
@@ -288,11 +289,12 @@ func TestHistoryPagination(t *testing.T) {
 	l := check.NewLedger()
 	const n = 25
 	for i := range n {
-		m, err := a.SendMessage(ctx, conv.ID, text(fmt.Sprint("h", i)))
+		body := text(fmt.Sprint("h", i))
+		m, err := a.SendMessage(ctx, conv.ID, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Acked(m)
+		l.Acked(conv.ID, body.ClientMsgID, m)
 	}
 	// Forward pages of 10: 10, 10, 5.
 	var after int64

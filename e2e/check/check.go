@@ -21,6 +21,7 @@ type Ledger struct {
 	acked  map[string]events.Message            // message id -> message
 	pushes map[string]*receiver                 // receiver key -> what it saw
 	convs  map[string]map[string]events.Message // conversation -> id -> acked
+	wrong  []error                              // answers that named another send's message
 }
 
 type receiver struct {
@@ -37,10 +38,21 @@ func NewLedger() *Ledger {
 	}
 }
 
-// Acked records a message the server acknowledged.
-func (l *Ledger) Acked(m events.Message) {
+// Acked records the server's answer m to a send of clientMsgID into conversation conv. An answer
+// that names another message (another client_msg_id or conversation, or a message already given as
+// the answer to a different send) is a wrong answer: NothingLost fails on it.
+func (l *Ledger) Acked(conv, clientMsgID string, m events.Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if m.ClientMsgID != clientMsgID || m.ConversationID != conv {
+		l.wrong = append(l.wrong, fmt.Errorf("wrong answer: send %s to %s answered with message %s (%s in %s, seq %d)",
+			clientMsgID, conv, m.ID, m.ClientMsgID, m.ConversationID, m.Seq))
+		return
+	}
+	if prev, ok := l.acked[m.ID]; ok && prev.ClientMsgID != clientMsgID {
+		l.wrong = append(l.wrong, fmt.Errorf("wrong answer: message %s answered both %s and %s", m.ID, prev.ClientMsgID, clientMsgID))
+		return
+	}
 	l.acked[m.ID] = m
 	if l.convs[m.ConversationID] == nil {
 		l.convs[m.ConversationID] = map[string]events.Message{}
@@ -114,6 +126,7 @@ type Member struct {
 // Report is what NothingLost found, for logs.
 type Report struct {
 	Acked        int
+	WrongAnswers int // answers that named another send's message (each is also an error)
 	Pushes       int
 	PulledOnly   int // (connection, message) pairs that came only from history
 	DupPushes    int
@@ -121,6 +134,7 @@ type Report struct {
 }
 
 // NothingLost checks the ledger against the server:
+//   - every answer named the message its own send stored (see Acked);
 //   - every acked message is stored: the history (as seen by a member) has it at its seq, same id,
 //     same client_msg_id, and the history is gapless from 1;
 //   - every member of its conversation gets it: each connection watched for that member has it by
@@ -148,11 +162,11 @@ func NothingLost(ctx context.Context, l *Ledger, members []Member, opt Options) 
 	for k, r := range l.pushes {
 		conns = append(conns, conn{k, r.userID, append([]events.Message(nil), r.seen...)})
 	}
+	errs := append([]error(nil), l.wrong...)
 	l.mu.Unlock()
 	sort.Slice(conns, func(i, j int) bool { return conns[i].key < conns[j].key })
 
-	rep := Report{Conversation: map[string]int64{}}
-	var errs []error
+	rep := Report{Conversation: map[string]int64{}, WrongAnswers: len(errs)}
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	// Each member's view of history, per conversation it belongs to.

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -27,9 +28,11 @@ type groupCommit struct {
 	queue []*queued
 }
 
+// queued is one caller's message. Everything published for it comes from its own fields: the
+// leader commits and flushes other callers' messages, so it must never use state of its own call.
 type queued struct {
 	m    newMessage
-	fact event.Event // published after commit; its data gets the seq
+	fact event.Event // this message's own fact (id = its outbox row's); commit sets its seq
 	seq  int64
 	err  error
 	done chan struct{}
@@ -39,10 +42,10 @@ func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leade
 	return &groupCommit{store: s, flush: flush, maxBatch: maxBatch, slots: make(chan struct{}, leaders)}
 }
 
-// insert stores m (as store.insert does) and returns its seq once committed. finish is called by the
-// leader for each committed message (to set the seq in its fact) before the batch's facts are flushed.
-func (g *groupCommit) insert(ctx context.Context, m newMessage, finish func(q *queued) error) (int64, error) {
-	q := &queued{m: m, done: make(chan struct{})}
+// insert stores m (as store.insert does) with fact, its im.message.created event, and returns its
+// seq once committed; the fact, its data given the seq, is flushed with the batch's.
+func (g *groupCommit) insert(ctx context.Context, m newMessage, fact event.Event) (int64, error) {
+	q := &queued{m: m, fact: fact, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
 	g.mu.Unlock()
@@ -54,7 +57,7 @@ func (g *groupCommit) insert(ctx context.Context, m newMessage, finish func(q *q
 			if len(batch) == 0 {
 				break
 			}
-			g.commit(ctx, batch, finish)
+			g.commit(ctx, batch)
 		}
 		<-g.slots
 		<-q.done // another leader may hold it
@@ -74,7 +77,7 @@ func (g *groupCommit) take() []*queued {
 	return batch
 }
 
-func (g *groupCommit) commit(ctx context.Context, batch []*queued, finish func(q *queued) error) {
+func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
 	// The batch belongs to many callers: one caller's cancellation must not fail the others.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -88,7 +91,9 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued, finish func(q
 	var facts []event.Event
 	for _, q := range batch {
 		if q.err == nil {
-			if q.err = finish(q); q.err == nil {
+			m := q.m.msg
+			m.Seq = q.seq
+			if q.err = q.fact.SetData(event.ApplicationJSON, events.MessageFact{Message: m}); q.err == nil {
 				facts = append(facts, q.fact)
 			}
 		}

@@ -183,12 +183,7 @@ func (h *Handler) Send(ctx context.Context, cmd events.SendCommand) (events.Mess
 	if nm.event, err = json.Marshal(fact); err != nil {
 		return events.Message{}, false, err
 	}
-	seq, err := h.commit.insert(ctx, nm, func(q *queued) error {
-		m := q.m.msg
-		m.Seq = q.seq
-		q.fact = fact
-		return q.fact.SetData(event.ApplicationJSON, events.MessageFact{Message: m})
-	})
+	seq, err := h.commit.insert(ctx, nm, fact)
 	if errors.Is(err, errDuplicate) {
 		orig, err := h.store.original(ctx, cmd.UserID, cmd.ClientMsgID)
 		return orig, false, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -333,3 +334,114 @@ func jsonEqual(a, b []byte) bool {
 }
 
 func poolOf(_ testing.TB, h *send.Handler) *pgxpool.Pool { return send.PoolOf(h) }
+
+// A batch is committed and flushed by one caller (the leader) for many: every flushed fact must
+// still be its own message's (id = its outbox row, its own correlation id, its own conversation as
+// key), every caller must be answered with its own message, and no fact may be left to the sweep.
+func TestBatchedSendsEachPublishTheirOwnFact(t *testing.T) {
+	h, pub, _ := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 4)
+	convs := []string{mt.Group(t, pool, users...), mt.Group(t, pool, users...), mt.Group(t, pool, users...)}
+	const senders, per = 8, 100
+	type answer struct {
+		corr string
+		msg  events.Message
+	}
+	answers := make(chan answer, senders*per)
+	errs := make(chan error, senders)
+	var wg sync.WaitGroup
+	for d := range senders {
+		wg.Go(func() {
+			for i := range per {
+				cmid := fmt.Sprintf("dev%d-%d", d, i)
+				// The broker path's context: the correlation id the facts must carry back.
+				ctx := serve.WithCorrelation(context.Background(), "edge-t/conn-"+cmid+"/f")
+				msg, created, err := h.Send(ctx, events.SendCommand{UserID: users[d%len(users)],
+					ConversationID: convs[(d+i)%len(convs)],
+					SendMessage:    events.SendMessage{ClientMsgID: cmid, Type: "text", Text: "text of " + cmid}})
+				if err != nil || !created {
+					errs <- fmt.Errorf("send %s: created %v, %v", cmid, created, err)
+					return
+				}
+				answers <- answer{corr: "edge-t/conn-" + cmid + "/f", msg: msg}
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	// Every caller got its own message, as stored.
+	stored := map[string]events.Message{} // by id
+	rows, err := pool.Query(context.Background(), `SELECT id, conversation_id, seq, client_msg_id, text FROM messages`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m events.Message
+		if err := rows.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.ClientMsgID, &m.Text); err != nil {
+			t.Fatal(err)
+		}
+		stored[m.ID] = m
+	}
+	if len(stored) != senders*per {
+		t.Fatalf("stored %d messages, want %d", len(stored), senders*per)
+	}
+	byCorr := map[string]events.Message{}
+	for a := range answers {
+		s, ok := stored[a.msg.ID]
+		want := strings.TrimSuffix(strings.TrimPrefix(a.corr, "edge-t/conn-"), "/f")
+		if !ok || s.ClientMsgID != want || a.msg.ClientMsgID != want || s.Seq != a.msg.Seq ||
+			s.ConversationID != a.msg.ConversationID || a.msg.Text != "text of "+want {
+			t.Fatalf("answer for %s names %+v (stored: %+v)", want, a.msg, s)
+		}
+		byCorr[a.corr] = a.msg
+	}
+
+	// Every flushed fact is its own message's, published once, and its outbox row is marked.
+	facts := pub.Published(events.TypeMessageCreated)
+	if len(facts) != senders*per {
+		t.Fatalf("flushed %d facts, want %d", len(facts), senders*per)
+	}
+	if calls := pub.PublishCalls(); calls >= senders*per {
+		t.Fatalf("%d publish calls for %d messages: nothing was batched, the test proves nothing", calls, senders*per)
+	}
+	rowIDs := map[string]bool{}
+	for _, r := range mt.OutboxRows(t, pool, events.TypeMessageCreated) {
+		rowIDs[r.ID()] = true
+	}
+	seen := map[string]bool{}
+	for _, f := range facts {
+		if seen[f.ID()] {
+			t.Fatalf("fact id %s flushed twice", f.ID())
+		}
+		seen[f.ID()] = true
+		if !rowIDs[f.ID()] {
+			t.Fatalf("fact id %s is no outbox row's id", f.ID())
+		}
+		var data events.MessageFact
+		if err := json.Unmarshal(f.Data(), &data); err != nil {
+			t.Fatal(err)
+		}
+		corr := events.StringExtension(f, events.ExtCorrelationID)
+		want, ok := byCorr[corr]
+		if !ok || want.ID != data.Message.ID || want.Seq != data.Message.Seq {
+			t.Fatalf("fact %s with correlation %q carries message %s seq %d; that correlation's answer is %+v",
+				f.ID(), corr, data.Message.ID, data.Message.Seq, want)
+		}
+		if events.PartitionKey(f) != data.Message.ConversationID || f.Subject() != data.Message.ConversationID {
+			t.Fatalf("fact %s keyed %q/%q, its message is in %s", f.ID(), events.PartitionKey(f), f.Subject(), data.Message.ConversationID)
+		}
+	}
+	var unpublished int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unpublished); err != nil {
+		t.Fatal(err)
+	}
+	if unpublished != 0 {
+		t.Fatalf("%d outbox rows left for the sweep", unpublished)
+	}
+}

@@ -34,6 +34,7 @@ func Log() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) 
 type Publisher struct {
 	mu     sync.Mutex
 	Events []event.Event
+	Calls  int // Publish calls that succeeded (a batched flush is one)
 	Fail   error
 }
 
@@ -45,6 +46,7 @@ func (p *Publisher) Publish(_ context.Context, _ string, evs ...event.Event) err
 		return p.Fail
 	}
 	p.Events = append(p.Events, evs...)
+	p.Calls++
 	return nil
 }
 
@@ -59,6 +61,13 @@ func (p *Publisher) Published(types ...string) []event.Event {
 		}
 	}
 	return out
+}
+
+// PublishCalls returns how many Publish calls succeeded.
+func (p *Publisher) PublishCalls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Calls
 }
 
 // Outbox returns a real outbox over pool publishing to a recording Publisher.
