@@ -25,6 +25,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
@@ -61,6 +63,10 @@ type Deps struct {
 type Handler struct {
 	cfg Config
 	d   Deps
+	// late counts message facts at or below the delivery cursor (parley_fanout_late_facts_total);
+	// gaps counts messages delivered from PostgreSQL ahead of their own late fact
+	// (parley_fanout_gap_filled_total). Both mean a fact reached fanout late or twice.
+	late, gaps metric.Int64Counter
 }
 
 // New builds the function.
@@ -74,7 +80,13 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxGap <= 0 {
 		cfg.MaxGap = 500
 	}
-	return &Handler{cfg: cfg, d: d}
+	meter := otel.GetMeterProvider().Meter("github.com/parley-im/parley/functions/fanout")
+	// The instruments' errors are for invalid names only; these are constant and valid.
+	late, _ := meter.Int64Counter("parley_fanout_late_facts",
+		metric.WithDescription("message facts at or below the delivery cursor (late or duplicate): delivered to nobody"))
+	gaps, _ := meter.Int64Counter("parley_fanout_gap_filled",
+		metric.WithDescription("messages delivered from PostgreSQL because their fact had not arrived yet"))
+	return &Handler{cfg: cfg, d: d, late: late, gaps: gaps}
 }
 
 // Mount serves the function: POST / for the facts (no public routes).
@@ -157,6 +169,9 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 		// Late (a gap fill delivered it already) or a duplicate: members have it. A WebSocket sender
 		// may still wait for its answer, which only this fact carries.
 		corr := events.StringExtension(fact, events.ExtCorrelationID)
+		h.late.Add(ctx, 1)
+		h.d.Log.WarnContext(ctx, "late message fact: members have it, only its sender is answered", "id", fact.ID(),
+			"conversation", conv, "seq", seq, "delivered_seq", delivered, "correlationid", corr)
 		if corr == "" || f.Message.SenderID == "" {
 			return nil
 		}
@@ -178,6 +193,11 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 			messaging.Page{AfterSeq: from, BeforeSeq: seq, Forward: true, Limit: h.cfg.MaxGap})
 		if err != nil {
 			return err
+		}
+		if len(gap) > 0 {
+			h.gaps.Add(ctx, int64(len(gap)))
+			h.d.Log.WarnContext(ctx, "message facts missing: delivering from PostgreSQL", "id", fact.ID(),
+				"conversation", conv, "from_seq", gap[0].Seq, "to_seq", gap[len(gap)-1].Seq)
 		}
 		for _, m := range gap {
 			ds, err := h.gapDeliveries(m, recipients)

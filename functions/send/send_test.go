@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -276,6 +277,44 @@ func TestBrokerRefusalIsRejectionReply(t *testing.T) {
 	}
 	if events.StringExtension(*reply, events.ExtCorrelationID) != "corr-9" {
 		t.Fatal("rejection lacks the correlationid extension")
+	}
+}
+
+// A command that reaches send after its deadline is refused as unavailable and stores nothing; one
+// within its deadline is stored as usual.
+func TestExpiredCommandIsRefusedNotStored(t *testing.T) {
+	h, pub, hh := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	command := func(id, cmid string, deadline time.Time) cloudevents.Event {
+		cmd, _ := events.New(id, "/edge/test", events.TypeMessageSend, conv, events.SendCommand{UserID: users[0], ConversationID: conv,
+			SendMessage: events.SendMessage{ClientMsgID: cmid, Type: "text", Text: "hi"}})
+		cmd.SetExtension(events.ExtCorrelationID, "corr-"+cmid)
+		events.SetDeadline(&cmd, deadline)
+		return cmd
+	}
+	code, reply := postEvent(t, hh, command("cmd-late", "late", time.Now().Add(-time.Millisecond)))
+	if code != 200 || reply == nil || reply.Type() != events.TypeCommandRejected {
+		t.Fatalf("want a rejection reply, got %d %v", code, reply)
+	}
+	rj, err := events.Decode[events.CommandRejected](*reply)
+	if err != nil || rj.Code != events.CodeUnavailable || rj.CorrelationID != "corr-late" || rj.UserID != users[0] {
+		t.Fatalf("rejection %+v %v", rj, err)
+	}
+	code, reply = postEvent(t, hh, command("cmd-ok", "ok", time.Now().Add(time.Minute)))
+	if code != 200 || reply != nil {
+		t.Fatalf("in-time command: %d %v", code, reply)
+	}
+	var stored []string
+	rows, _ := pool.Query(context.Background(), `SELECT client_msg_id FROM messages WHERE conversation_id = $1`, conv)
+	for rows.Next() {
+		var c string
+		_ = rows.Scan(&c)
+		stored = append(stored, c)
+	}
+	if len(stored) != 1 || stored[0] != "ok" || len(pub.Published(events.TypeMessageCreated)) != 1 {
+		t.Fatalf("stored %v, published %d facts; want only the in-time message", stored, len(pub.Published(events.TypeMessageCreated)))
 	}
 }
 

@@ -89,7 +89,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	if total > 0 {
-		h.d.Log.InfoContext(ctx, "sweep republished outbox rows", "rows", total)
+		h.d.Log.WarnContext(ctx, "sweep republished outbox rows", "rows", total)
 	}
 	if n, err := h.d.Mirror.Repair(ctx, h.d.Pool, h.cfg.OlderThan, h.cfg.Batch); err != nil {
 		h.d.Log.WarnContext(ctx, "keto repair failed; next sweep retries", "err", err)

@@ -10,6 +10,11 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/parley-im/parley/events"
 )
 
 // Publisher sends events to a topic; infra/kafka's writer satisfies it. Publish returns only once the
@@ -21,16 +26,29 @@ type Publisher interface {
 // Outbox writes facts in the caller's transaction and publishes them after commit. A row left
 // unpublished (the process died, the broker was down) is republished by Sweep; the event id is fixed
 // in the row, so consumers can deduplicate a republished event.
+//
+// Metrics (OpenTelemetry, the global meter provider): parley_outbox_publish_failures_total (a flush
+// left its events to the sweep) and parley_outbox_republished_total{type} (rows the sweep published:
+// each one is a fact that reached consumers late).
 type Outbox struct {
 	pool  *pgxpool.Pool
 	pub   Publisher
 	topic string
 	log   *slog.Logger
+
+	publishFailures metric.Int64Counter
+	republished     metric.Int64Counter
 }
 
 // NewOutbox publishes to topic (the broker topic) through pub.
 func NewOutbox(pool *pgxpool.Pool, pub Publisher, topic string, log *slog.Logger) *Outbox {
-	return &Outbox{pool: pool, pub: pub, topic: topic, log: log}
+	meter := otel.GetMeterProvider().Meter("github.com/parley-im/parley/infra/postgres")
+	// The instruments' errors are for invalid names only; these are constant and valid.
+	pf, _ := meter.Int64Counter("parley_outbox_publish_failures",
+		metric.WithDescription("outbox flushes whose publish failed (their events wait for the sweep)"))
+	rp, _ := meter.Int64Counter("parley_outbox_republished",
+		metric.WithDescription("outbox rows published by the sweep instead of right after their commit"))
+	return &Outbox{pool: pool, pub: pub, topic: topic, log: log, publishFailures: pf, republished: rp}
 }
 
 // Add stores evs in tx. Call Flush with the same events once tx has committed.
@@ -56,7 +74,8 @@ func (o *Outbox) Flush(ctx context.Context, evs ...event.Event) {
 		return
 	}
 	if err := o.pub.Publish(ctx, o.topic, evs...); err != nil {
-		o.log.WarnContext(ctx, "outbox publish failed; the sweep will retry", "events", len(evs), "err", err)
+		o.publishFailures.Add(ctx, 1)
+		o.log.WarnContext(ctx, "outbox publish failed; the sweep will retry", "events", len(evs), "first_id", evs[0].ID(), "err", err)
 		return
 	}
 	ids := make([]string, len(evs))
@@ -105,6 +124,14 @@ func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) 
 		if len(ids) > 0 {
 			if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
 				return err
+			}
+		}
+		// Every row here is a fact its consumers got late: say which, so a trace can be followed.
+		for _, evs := range byTopic {
+			for _, e := range evs {
+				o.republished.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type())))
+				o.log.WarnContext(ctx, "outbox row republished by the sweep", "id", e.ID(), "type", e.Type(),
+					"correlationid", events.StringExtension(e, events.ExtCorrelationID))
 			}
 		}
 		n = len(ids)

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -9,6 +10,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/parley-im/parley/events"
 )
@@ -37,22 +41,33 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 	if err != nil {
 		return nil, err
 	}
+	m, err := newEventMetrics(otel.GetMeterProvider().Meter("github.com/parley-im/parley/functions/serve"))
+	if err != nil {
+		return nil, err
+	}
 	fn := func(ctx context.Context, e event.Event) (*event.Event, protocol.Result) {
 		if err := e.Validate(); err != nil {
+			m.failed(ctx, e.Type(), "poison")
 			return nil, cloudevents.NewHTTPResult(http.StatusBadRequest, "invalid cloudevent: %v", err)
 		}
-		ctx = WithCorrelation(ctx, events.StringExtension(e, events.ExtCorrelationID))
+		corr := events.StringExtension(e, events.ExtCorrelationID)
+		ctx = WithCorrelation(ctx, corr)
 		reply, err := h(ctx, e)
 		if err == nil {
+			if reply != nil && reply.Type() == events.TypeCommandRejected {
+				m.rejected(ctx, log, e, corr, reply)
+			}
 			return reply, nil
 		}
 		ee := PublicError(err)
 		spec := ee.Code.Spec()
 		if !spec.Retryable && spec.Status < 500 {
-			log.WarnContext(ctx, "poison event", "type", e.Type(), "id", e.ID(), "code", ee.Code, "err", err)
+			m.failed(ctx, e.Type(), "poison")
+			log.WarnContext(ctx, "poison event", "type", e.Type(), "id", e.ID(), "correlationid", corr, "code", ee.Code, "err", err)
 			return nil, cloudevents.NewHTTPResult(http.StatusBadRequest, "%s", ee.Code)
 		}
-		log.ErrorContext(ctx, "event failed; will be retried", "type", e.Type(), "id", e.ID(), "err", err)
+		m.failed(ctx, e.Type(), "retry")
+		log.ErrorContext(ctx, "event failed; will be retried", "type", e.Type(), "id", e.ID(), "correlationid", corr, "err", err)
 		return nil, cloudevents.NewHTTPResult(spec.Status, "%s", ee.Code)
 	}
 	return cloudevents.NewHTTPReceiveHandler(ctx, p, fn)
@@ -72,4 +87,43 @@ func Rejection(source string, cmd event.Event, userID string, err error) (*event
 		r.SetExtension(events.ExtCorrelationID, corr)
 	}
 	return &r, nil
+}
+
+// eventMetrics count what the broker path refuses or fails, so a scrape during an overload says why.
+type eventMetrics struct {
+	rejections metric.Int64Counter // parley_command_rejections_total{type, code}
+	failures   metric.Int64Counter // parley_event_failures_total{type, outcome=retry|poison}
+}
+
+func newEventMetrics(meter metric.Meter) (*eventMetrics, error) {
+	r, err := meter.Int64Counter("parley_command_rejections",
+		metric.WithDescription("commands answered with im.command.rejected, by command type and error code"))
+	if err != nil {
+		return nil, err
+	}
+	f, err := meter.Int64Counter("parley_event_failures",
+		metric.WithDescription("events a function failed: retried by the trigger (retry) or dead-lettered (poison)"))
+	if err != nil {
+		return nil, err
+	}
+	return &eventMetrics{rejections: r, failures: f}, nil
+}
+
+func (m *eventMetrics) failed(ctx context.Context, typ, outcome string) {
+	m.failures.Add(ctx, 1, metric.WithAttributes(attribute.String("type", typ), attribute.String("outcome", outcome)))
+}
+
+// rejected counts a rejection; one for lack of capacity (unavailable) is also a WARN: the sender was
+// refused for a reason of ours, not of its own.
+func (m *eventMetrics) rejected(ctx context.Context, log *slog.Logger, cmd event.Event, corr string, reply *event.Event) {
+	var r events.CommandRejected
+	if err := json.Unmarshal(reply.Data(), &r); err != nil {
+		log.ErrorContext(ctx, "undecodable rejection", "id", reply.ID(), "err", err)
+		return
+	}
+	m.rejections.Add(ctx, 1, metric.WithAttributes(attribute.String("type", cmd.Type()), attribute.String("code", string(r.Code))))
+	if r.Code.Spec().Status >= 500 {
+		log.WarnContext(ctx, "command refused", "type", cmd.Type(), "id", cmd.ID(), "correlationid", corr,
+			"code", r.Code, "reason", r.Message)
+	}
 }
