@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,6 +93,9 @@ type Config struct {
 	ChildOutput io.Writer
 	// Logger for the platform's own logs; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, is served on GET /metrics of the broker ingress (cluster-internal, like
+	// Knative's data-plane metrics): the dispatchers' deliveries, retries, dead letters and lag.
+	Metrics http.Handler
 }
 
 func (c *Config) setDefaults() error {

@@ -344,7 +344,7 @@ func (p *Platform) startKetoPart(ctx context.Context) error {
 func (p *Platform) startIngress(context.Context) error {
 	in := &eventing.Ingress{Topic: p.values.Broker.Topic, Publisher: p.writer, Log: p.log.With("part", "ingress")}
 	srv, err := httpserver.New(httpserver.Config{Addr: p.cfg.IngressAddr, DrainQuiet: 100 * time.Millisecond,
-		ShutdownTimeout: 5 * time.Second}, in, nil, p.log)
+		ShutdownTimeout: 5 * time.Second, Metrics: p.cfg.Metrics}, in, nil, p.log)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/platform"
 )
 
@@ -80,6 +81,12 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tel, err := otel.Setup(ctx, otel.Config{Service: "parley-platform"})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
+	cfg.Metrics = tel.MetricsHandler()
 	started := time.Now()
 	p, err := platform.Start(ctx, cfg)
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/parley-im/parley/events"
@@ -67,6 +70,31 @@ type Dispatcher struct {
 	deps Deps
 	send sender
 	log  *slog.Logger
+	m    dispatchMetrics
+}
+
+// dispatchMetrics are one dispatcher's counters (the global meter provider), labelled trigger=<name>:
+// parley_dispatch_delivered_total, parley_dispatch_retries_total, parley_dispatch_dead_letters_total,
+// parley_dispatch_dropped_total (failed for good without a dead-letter sink) and
+// parley_dispatch_lag_seconds (record time to successful delivery: the backlog a subscriber is behind).
+type dispatchMetrics struct {
+	attrs                                 metric.MeasurementOption
+	delivered, retries, deadLetters, drop metric.Int64Counter
+	lag                                   metric.Float64Histogram
+}
+
+func newDispatchMetrics(trigger string) dispatchMetrics {
+	meter := otel.GetMeterProvider().Meter("github.com/parley-im/parley/infra/platform/eventing")
+	// The instruments' errors are for invalid names only; these are constant and valid.
+	m := dispatchMetrics{attrs: metric.WithAttributes(attribute.String("trigger", trigger))}
+	m.delivered, _ = meter.Int64Counter("parley_dispatch_delivered", metric.WithDescription("events delivered to the subscriber"))
+	m.retries, _ = meter.Int64Counter("parley_dispatch_retries", metric.WithDescription("failed attempts that were retried"))
+	m.deadLetters, _ = meter.Int64Counter("parley_dispatch_dead_letters", metric.WithDescription("events written to the dead-letter topic"))
+	m.drop, _ = meter.Int64Counter("parley_dispatch_dropped", metric.WithDescription("events that failed for good without a dead-letter sink"))
+	m.lag, _ = meter.Float64Histogram("parley_dispatch_lag_seconds", metric.WithUnit("s"),
+		metric.WithDescription("time from the record's append to its successful delivery"),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+	return m
 }
 
 // NewDispatcher validates sub.
@@ -97,6 +125,7 @@ func NewDispatcher(sub Subscription, deps Deps) (*Dispatcher, error) {
 		deps: deps,
 		send: sender{client: deps.Client, prop: deps.Propagator, wantsReply: sub.ReplyTopic != ""},
 		log:  deps.Log.With("dispatcher", sub.Name, "subscriber", sub.Subscriber),
+		m:    newDispatchMetrics(sub.Name),
 	}, nil
 }
 
@@ -190,7 +219,13 @@ func (d *Dispatcher) handle(ctx context.Context, m kafka.Message) bool {
 	if len(d.sub.Types) > 0 && !slices.Contains(d.sub.Types, e.Type()) {
 		return true
 	}
-	return d.deliver(m.Context(ctx), e)
+	if !d.deliver(m.Context(ctx), e) {
+		return false
+	}
+	if !m.Time.IsZero() {
+		d.m.lag.Record(ctx, time.Since(m.Time).Seconds(), d.m.attrs)
+	}
+	return true
 }
 
 // deliver POSTs e until it succeeds, fails for good (dead letter) or ctx ends (false).
@@ -203,21 +238,29 @@ func (d *Dispatcher) deliver(ctx context.Context, e event.Event) bool {
 		}
 		if a.ok() {
 			if a.reply == nil || d.sub.ReplyTopic == "" {
+				d.m.delivered.Add(ctx, 1, d.m.attrs)
 				return true
 			}
 			if err := d.deps.Publisher.Publish(ctx, d.sub.ReplyTopic, *a.reply); err != nil {
 				// The reply is part of the delivery: storing it failed, so the attempt failed.
 				a = attempt{status: a.status, err: fmt.Errorf("produce reply: %w", err)}
 			} else {
+				d.m.delivered.Add(ctx, 1, d.m.attrs)
 				return true
 			}
 		}
 		if !a.retryable() || n >= del.Retry {
 			return d.deadLetter(ctx, e, a, n)
 		}
+		d.m.retries.Add(ctx, 1, d.m.attrs)
 		wait := del.backoff(n + 1)
-		d.log.Debug("delivery failed, retrying", "id", e.ID(), "type", e.Type(), "attempt", n+1,
-			"result", a.String(), "backoff", wait)
+		// WARN from the second failure on: one failed attempt is routine (a restart), a run of them is not.
+		lvl := slog.LevelDebug
+		if n > 0 {
+			lvl = slog.LevelWarn
+		}
+		d.log.Log(ctx, lvl, "delivery failed, retrying", "id", e.ID(), "type", e.Type(), "attempt", n+1,
+			"result", a.String(), "backoff", wait, "correlationid", events.StringExtension(e, events.ExtCorrelationID))
 		if !sleep(ctx, wait) {
 			return false
 		}
@@ -228,13 +271,16 @@ func (d *Dispatcher) deliver(ctx context.Context, e event.Event) bool {
 // stored (the record is not committed before), or drops it when there is no dead-letter sink.
 func (d *Dispatcher) deadLetter(ctx context.Context, e event.Event, a attempt, retries int) bool {
 	topic := d.sub.Delivery.DeadLetterTopic
+	corr := events.StringExtension(e, events.ExtCorrelationID)
 	if topic == "" {
-		d.log.Warn("delivery failed, no dead-letter sink: dropped", "id", e.ID(), "type", e.Type(),
-			"result", a.String(), "retries", retries)
+		d.m.drop.Add(ctx, 1, d.m.attrs)
+		d.log.WarnContext(ctx, "delivery failed, no dead-letter sink: dropped", "id", e.ID(), "type", e.Type(),
+			"result", a.String(), "retries", retries, "correlationid", corr)
 		return true
 	}
-	d.log.Warn("delivery failed, dead-lettered", "id", e.ID(), "type", e.Type(), "result", a.String(),
-		"retries", retries, "topic", topic)
+	d.m.deadLetters.Add(ctx, 1, d.m.attrs)
+	d.log.WarnContext(ctx, "delivery failed, dead-lettered", "id", e.ID(), "type", e.Type(), "result", a.String(),
+		"retries", retries, "topic", topic, "correlationid", corr)
 	dl := deadLetter(e, d.sub.Subscriber, a)
 	for n := 1; ; n++ {
 		err := d.deps.Publisher.Publish(ctx, topic, dl)
