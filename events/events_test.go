@@ -256,3 +256,22 @@ func TestDeadlineSurvivesKafkaAndExpires(t *testing.T) {
 		t.Fatal("not expired after its deadline")
 	}
 }
+
+func TestBinaryTypeWithoutDecoding(t *testing.T) {
+	e, err := New("id-2", "/x", TypeMessageRead, "c1", ReadCommand{UserID: "u1", ConversationID: "c1", Seq: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ToRecord(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ, ok := rec.BinaryType(); !ok || typ != TypeMessageRead {
+		t.Fatalf("binary record: %q %v", typ, ok)
+	}
+	structured := Record{Value: []byte(`{"specversion":"1.0","id":"1","source":"/x","type":"t"}`),
+		Headers: []Header{{Key: "content-type", Value: []byte("application/cloudevents+json")}}}
+	if _, ok := structured.BinaryType(); ok {
+		t.Fatal("a structured record has no binary type header")
+	}
+}

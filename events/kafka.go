@@ -24,6 +24,18 @@ type Header struct {
 	Value []byte
 }
 
+// BinaryType returns the CloudEvent type of a binary-mode record from its ce_type header, without
+// decoding the event; ok is false for a structured or plain record (decode it to know). Consumers
+// that filter on type use it to skip the records they would drop anyway.
+func (r Record) BinaryType() (typ string, ok bool) {
+	for _, h := range r.Headers {
+		if h.Key == headerPrefix+"type" {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
 // ErrNotCloudEvent is returned by FromRecord for a plain record with no CloudEvent headers.
 var ErrNotCloudEvent = errors.New("kafka record is not a CloudEvent")
 

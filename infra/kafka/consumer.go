@@ -42,6 +42,12 @@ type ConsumerConfig struct {
 	SessionTimeout    time.Duration
 	HeartbeatInterval time.Duration
 	RebalanceTimeout  time.Duration
+	// CommitInterval: finished offsets are committed at most this often (coalesced per partition),
+	// and always when a partition is released. 0 commits as soon as the previous commit request is
+	// answered. A crash loses at most this much progress, which at-least-once delivery redelivers.
+	// Knative's Kafka dispatcher commits on a 5 s timer; a commit per record costs the consumer about
+	// a third of its CPU.
+	CommitInterval time.Duration
 	// Propagator reads trace context from record headers; default W3C trace context.
 	Propagator propagation.TextMapPropagator
 	// Logger for rebalances and retried failures; default slog.Default().
@@ -184,7 +190,7 @@ func (c *Consumer) Run(ctx context.Context, fn ClaimFunc) error {
 			continue
 		}
 		log.Debug("consumer group generation", "generation", gen.ID, "assignments", gen.Assignments)
-		cm := &committer{gen: gen, wake: make(chan struct{}, 1), log: log}
+		cm := &committer{gen: gen, wake: make(chan struct{}, 1), interval: c.cfg.CommitInterval, log: log}
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
 				gen.Start(func(gctx context.Context) {
@@ -258,9 +264,10 @@ func (c *Consumer) runUngrouped(ctx context.Context, fn ClaimFunc) error {
 
 // committer coalesces the offsets the partitions of one generation finished into few commits.
 type committer struct {
-	gen  *kafka.Generation
-	wake chan struct{}
-	log  *slog.Logger
+	gen      *kafka.Generation
+	wake     chan struct{}
+	interval time.Duration // least time between two commits
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]map[int]int64
@@ -311,6 +318,18 @@ func (cm *committer) run(ctx, gctx context.Context) {
 			return
 		case <-cm.wake:
 			cm.flush()
+		}
+		if cm.interval > 0 {
+			t := time.NewTimer(cm.interval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-gctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
 	}
 }

@@ -62,6 +62,9 @@ type Deps struct {
 	// Consumer group timing (tests shorten them); zero values take infra/kafka's defaults.
 	SessionTimeout    time.Duration
 	HeartbeatInterval time.Duration
+	// CommitInterval: offsets are committed at most this often; default 1s (Knative: 5s). A
+	// restarted dispatcher redelivers up to this much, which every subscriber tolerates.
+	CommitInterval time.Duration
 }
 
 // Dispatcher delivers one subscription's records.
@@ -120,6 +123,9 @@ func NewDispatcher(sub Subscription, deps Deps) (*Dispatcher, error) {
 	if deps.Propagator == nil {
 		deps.Propagator = defaultPropagator()
 	}
+	if deps.CommitInterval <= 0 {
+		deps.CommitInterval = time.Second
+	}
 	return &Dispatcher{
 		sub:  sub,
 		deps: deps,
@@ -140,6 +146,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		Logger:            d.log,
 		SessionTimeout:    d.deps.SessionTimeout,
 		HeartbeatInterval: d.deps.HeartbeatInterval,
+		CommitInterval:    d.deps.CommitInterval,
 	})
 	if err != nil {
 		return err
@@ -206,6 +213,11 @@ func fetchErr(ctx context.Context, err error) error {
 
 // handle delivers one record; false means ctx ended before it was finished.
 func (d *Dispatcher) handle(ctx context.Context, m kafka.Message) bool {
+	// Most records of a broker topic are for other triggers: drop them on the type header, before
+	// paying for a decode (Knative filters after deserializing; the outcome is the same).
+	if typ, ok := m.Record.BinaryType(); ok && len(d.sub.Types) > 0 && !slices.Contains(d.sub.Types, typ) {
+		return true
+	}
 	e, err := m.Event()
 	if errors.Is(err, events.ErrNotCloudEvent) && d.sub.Source {
 		e, err = events.WrapRecord(d.sub.Namespace, d.sub.Name, m.Topic, m.Partition, m.Offset, m.Record, m.Time), nil
