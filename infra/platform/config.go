@@ -93,6 +93,9 @@ type Config struct {
 	ChildOutput io.Writer
 	// Logger for the platform's own logs; default slog.Default().
 	Logger *slog.Logger
+	// ProfileBasePort, when set, serves Go profiles on loopback: the platform on this port, the
+	// functions process on +1, edge-i on +10+i (PPROF_ADDR of each child).
+	ProfileBasePort int
 	// Metrics, when set, is served on GET /metrics of the broker ingress (cluster-internal, like
 	// Knative's data-plane metrics): the dispatchers' deliveries, retries, dead letters and lag.
 	Metrics http.Handler

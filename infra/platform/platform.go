@@ -354,6 +354,15 @@ func (p *Platform) startIngress(context.Context) error {
 	return nil
 }
 
+// profileEnv is the PPROF_ADDR of the child at offset from ProfileBasePort ("" when profiles are off:
+// an empty entry sets nothing).
+func (p *Platform) profileEnv(offset int) string {
+	if p.cfg.ProfileBasePort == 0 {
+		return "PPROF_ADDR="
+	}
+	return fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", p.cfg.ProfileBasePort+offset)
+}
+
 // childEnv is the environment every function and edge gets (docs/configuration.md).
 func (p *Platform) childEnv() []string {
 	env := append(os.Environ(),
@@ -395,7 +404,7 @@ func (p *Platform) startFunctions(context.Context) error {
 		listen = append(listen, f.Name+"="+p.Addrs.Functions[f.Name])
 	}
 	proc, err := supervise.Start(supervise.Spec{
-		Name: "functions", Path: bin, Env: append(p.childEnv(), "FUNCTIONS_LISTEN="+strings.Join(listen, ",")),
+		Name: "functions", Path: bin, Env: append(p.childEnv(), "FUNCTIONS_LISTEN="+strings.Join(listen, ","), p.profileEnv(1)),
 		Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile("functions"),
 	}, p.out, p.log)
 	if err != nil {
@@ -469,7 +478,7 @@ func (p *Platform) startEdges(context.Context) error {
 	for i, addr := range p.Addrs.Edges {
 		id := fmt.Sprintf("edge-%d", i)
 		proc, err := supervise.Start(supervise.Spec{
-			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id),
+			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id, p.profileEnv(10+i)),
 			Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile(id),
 		}, p.out, p.log)
 		if err != nil {

@@ -214,6 +214,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, fns []Function) erro
 	for _, srv := range servers {
 		g.Go(func() error { return srv.Run(gctx) })
 	}
+	if cfg.ProfileAddr != "" {
+		g.Go(func() error { return httpserver.ServeProfiles(gctx, cfg.ProfileAddr, log) })
+	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -35,6 +35,7 @@ type Config struct {
 	TrustForwardedFor bool     // TRUST_FORWARDED_FOR, default true ("false" turns it off)
 	LogLevel          string   // LOG_LEVEL, default info
 	OTLPEndpoint      string   // OTEL_EXPORTER_OTLP_ENDPOINT (host:port): export traces over OTLP/HTTP when set
+	ProfileAddr       string   // PPROF_ADDR (loopback host:port): serve Go profiles there when set
 
 	// getenv answers the accessors (os.Getenv, passed by a main to Env).
 	getenv func(key string) string
@@ -65,6 +66,7 @@ func Env(getenv func(string) string) Config {
 	c.TrustForwardedFor = c.Value("TRUST_FORWARDED_FOR", "") != "false"
 	c.LogLevel = c.Value("LOG_LEVEL", "")
 	c.OTLPEndpoint = c.Value("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	c.ProfileAddr = c.Value("PPROF_ADDR", "")
 	return c
 }
 

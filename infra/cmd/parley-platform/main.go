@@ -36,6 +36,8 @@
 //	WITHOUT             (empty)          comma list of parts not to start: s3,keto,functions,edges
 //	LOG_LEVEL           info             this process and the children
 //	READY_TIMEOUT       3m               how long to wait for every part to be ready
+//	PPROF_BASE_PORT     (off)            serve Go profiles on 127.0.0.1: the platform on this port, the
+//	                                     functions on +1, edge-i on +10+i (BENCHMARKS.md CPU budget)
 //	CONTROL_ADDR        (off)            loopback address of the fault-injection control listener
 //	                                     (e2e fault tests; docs/configuration.md "Fault injection")
 package main
@@ -53,6 +55,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parley-im/parley/infra/httpserver"
 	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/platform"
 )
@@ -87,6 +90,13 @@ func run() error {
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort flush at exit
 	cfg.Metrics = tel.MetricsHandler()
+	if cfg.ProfileBasePort > 0 {
+		go func() {
+			if err := httpserver.ServeProfiles(ctx, fmt.Sprintf("127.0.0.1:%d", cfg.ProfileBasePort), log); err != nil {
+				log.Error("profiles not served", "err", err)
+			}
+		}()
+	}
 	started := time.Now()
 	p, err := platform.Start(ctx, cfg)
 	if err != nil {
@@ -145,7 +155,8 @@ func loadConfig() (platform.Config, time.Duration, error) {
 	ints := []struct {
 		key string
 		dst *int
-	}{{"PARTITIONS", &cfg.Partitions}, {"EDGES", &cfg.Edges}, {"EDGE_BASE_PORT", &cfg.EdgeBasePort}}
+	}{{"PARTITIONS", &cfg.Partitions}, {"EDGES", &cfg.Edges}, {"EDGE_BASE_PORT", &cfg.EdgeBasePort},
+		{"PPROF_BASE_PORT", &cfg.ProfileBasePort}}
 	for _, i := range ints {
 		if v := os.Getenv(i.key); v != "" {
 			n, err := strconv.Atoi(v)

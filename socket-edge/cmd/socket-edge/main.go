@@ -100,6 +100,13 @@ func run(log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(runCtx) }()
 	go func() { errc <- e.Run(runCtx) }()
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		go func() {
+			if err := httpserver.ServeProfiles(runCtx, addr, log); err != nil {
+				log.Error("profiles not served", "err", err)
+			}
+		}()
+	}
 	select {
 	case <-sigctx.Done():
 	case err := <-errc:
