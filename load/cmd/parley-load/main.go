@@ -4,7 +4,10 @@
 //	parley-load chat    -users 1000 -convs 100 -rate 3000 -duration 60s
 //	parley-load fanout  -members 5000 -messages 5
 //
-// Exit codes: 0 ok; 1 an -assert budget was missed; 2 usage; 3 setup failed; 4 the run failed.
+// Exit codes: 0 ok; 1 an -assert budget was missed; 2 usage; 3 setup failed; 4 the run failed;
+// 5 an invariant was violated (chat, fanout, soak: wrong_answers, lost, lost_messages, dup,
+// out_of_order, wrong_pushes or stored_twice is not 0), which takes precedence over 1: a wrong
+// answer matters more than a missed budget. The report is written in every case.
 // Targets must be loopback unless the tool runs inside a Kubernetes pod with -allow-cluster-targets.
 package main
 
@@ -31,6 +34,7 @@ const (
 	exitUsage    = 2
 	exitSetup    = 3
 	exitRunError = 4
+	exitInvalid  = 5
 )
 
 func main() { os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -90,11 +94,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fs.Float64Var(&ch.Rate, "rate", 100, "messages per second, all users together")
 		fs.DurationVar(&ch.Duration, "duration", 10*time.Second, "sending time")
 		fs.StringVar(&ch.Transport, "transport", "ws", "send over ws or http (receiving is always ws)")
-		fs.DurationVar(&ch.Grace, "grace", 10*time.Second, "wait for late deliveries before counting losses")
+		fs.DurationVar(&ch.Grace, "grace", 10*time.Second, "wait for late answers and deliveries before counting losses")
+		fs.BoolVar(&ch.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
 	case "fanout":
 		fs.IntVar(&fo.Members, "members", 100, "members of the group, all online")
 		fs.IntVar(&fo.Messages, "messages", 5, "messages sent one after another")
 		fs.DurationVar(&fo.Grace, "grace", 30*time.Second, "per message: wait this long for every member")
+		fs.BoolVar(&fo.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
 	default:
 		fmt.Fprintf(stderr, "unknown mode %q: connect, chat or fanout\n", mode)
 		return exitUsage
@@ -160,11 +166,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		validate = ch.Validate
 		exec = func(ctx context.Context, p run.Progress, r *report.Report) error { return run.Chat(ctx, ch, p, r) }
 		settings["users"], settings["convs"], settings["rate"], settings["duration"], settings["transport"], settings["grace"] = ch.Users, ch.Convs, ch.Rate, ch.Duration.String(), ch.Transport, ch.Grace.String()
+		settings["ack_every_push"] = ch.Ack.EveryPush
 	case "fanout":
 		fo.Common = c
 		validate = fo.Validate
 		exec = func(ctx context.Context, p run.Progress, r *report.Report) error { return run.Fanout(ctx, fo, p, r) }
 		settings["members"], settings["messages"], settings["grace"] = fo.Members, fo.Messages, fo.Grace.String()
+		settings["ack_every_push"] = fo.Ack.EveryPush
 	}
 	if err := validate(); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -189,6 +197,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 	} else if !r.Check(as) {
 		code = exitAssert
+	}
+	if len(r.CheckInvariants(run.Invariants())) > 0 && (code == exitOK || code == exitAssert) {
+		code = exitInvalid
 	}
 	if isTTY(stdout) {
 		fmt.Fprint(stdout, "\r\033[K")

@@ -156,6 +156,7 @@ type ChatConfig struct {
 	Duration  time.Duration
 	Transport string // "ws" or "http"
 	Grace     time.Duration
+	Ack       AckMode
 }
 
 // Validate checks the chat settings.
@@ -188,6 +189,7 @@ type FanoutConfig struct {
 	Members  int
 	Messages int
 	Grace    time.Duration
+	Ack      AckMode
 }
 
 // Validate checks the fanout settings.
