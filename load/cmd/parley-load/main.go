@@ -77,6 +77,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	var ch run.ChatConfig
 	var fo run.FanoutConfig
 	var pids, metrics string
+	var heartbeat time.Duration
 	switch mode {
 	case "connect":
 		fs.IntVar(&cc.Conns, "n", 1000, "connections")
@@ -85,7 +86,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&cc.Sources, "sources", 4, "source addresses 127.0.0.1..127.0.0.<sources> (ephemeral ports per address)")
 		fs.Float64Var(&cc.Rate, "rate", 1000, "connection ramp rate per second (all workers together)")
 		fs.DurationVar(&cc.Hold, "hold", 60*time.Second, "how long to hold the connections")
-		fs.DurationVar(&cc.Heartbeat, "heartbeat", 30*time.Second, "ping interval per connection")
+		fs.DurationVar(&cc.PingInterval, "ping-interval", 30*time.Second, `every connection sends {"type":"ping"} this often, jittered ±10 % (0: none, the connections stay idle)`)
+		fs.IntVar(&cc.PingRounds, "ping-rounds", 0, "measure the edges' RSS again after each of this many ping rounds (needs -edge-pid)")
+		fs.DurationVar(&heartbeat, "heartbeat", 0, "the former name of -ping-interval (kept so older commands run unchanged)")
 		fs.StringVar(&pids, "edge-pid", "", "comma-separated edge pids, for RSS per connection (/proc/<pid>/status)")
 		fs.StringVar(&metrics, "edge-metrics", "", "comma-separated edge metrics URLs (process_resident_memory_bytes)")
 	case "chat":
@@ -111,6 +114,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fs.Args())
 		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["heartbeat"] {
+		if set["ping-interval"] {
+			fmt.Fprintln(stderr, "-heartbeat and -ping-interval: give one (-heartbeat is its former name)")
+			return exitUsage
+		}
+		cc.PingInterval = heartbeat
 	}
 	c.Edges = splitList(edges)
 	// Only main reads the environment: a pod has KUBERNETES_SERVICE_HOST, a workstation does not.
@@ -160,7 +172,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		exec = func(ctx context.Context, p run.Progress, r *report.Report) error {
 			return run.Connect(ctx, cc, self, p, r)
 		}
-		settings["n"], settings["users"], settings["workers"], settings["sources"], settings["rate"], settings["hold"], settings["heartbeat"] = cc.Conns, cc.Users, cc.Workers(), cc.Sources, cc.Rate, cc.Hold.String(), cc.Heartbeat.String()
+		settings["n"], settings["users"], settings["workers"], settings["sources"], settings["rate"], settings["hold"] = cc.Conns, cc.Users, cc.Workers(), cc.Sources, cc.Rate, cc.Hold.String()
+		settings["ping_interval"], settings["ping_rounds"] = cc.PingInterval.String(), cc.PingRounds
 	case "chat":
 		ch.Common = c
 		validate = ch.Validate
