@@ -3,6 +3,7 @@
 //	parley-load connect -n 60000 -edges ws://127.0.0.1:8090,... -hold 2m -edge-pid 1234,...
 //	parley-load chat    -users 1000 -convs 100 -rate 3000 -duration 60s
 //	parley-load fanout  -members 5000 -messages 5
+//	parley-load soak    -rate 50 -duration 10m -data-dir .data
 //
 // Exit codes: 0 ok; 1 an -assert budget was missed; 2 usage; 3 setup failed; 4 the run failed;
 // 5 an invariant was violated (chat, fanout, soak: wrong_answers, lost, lost_messages, dup,
@@ -41,7 +42,7 @@ func main() { os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: parley-load connect|chat|fanout [flags]  (-h for the flags of each)")
+		fmt.Fprintln(stderr, "usage: parley-load connect|chat|fanout|soak [flags]  (-h for the flags of each)")
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +77,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	var cc run.ConnectConfig
 	var ch run.ChatConfig
 	var fo run.FanoutConfig
+	var so run.SoakConfig
 	var pids, metrics string
 	var heartbeat time.Duration
 	switch mode {
@@ -92,20 +94,20 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&pids, "edge-pid", "", "comma-separated edge pids, for RSS per connection (/proc/<pid>/status)")
 		fs.StringVar(&metrics, "edge-metrics", "", "comma-separated edge metrics URLs (process_resident_memory_bytes)")
 	case "chat":
-		fs.IntVar(&ch.Users, "users", 100, "users (one connection each)")
-		fs.IntVar(&ch.Convs, "convs", 10, "group conversations (users spread evenly)")
-		fs.Float64Var(&ch.Rate, "rate", 100, "messages per second, all users together")
-		fs.DurationVar(&ch.Duration, "duration", 10*time.Second, "sending time")
-		fs.StringVar(&ch.Transport, "transport", "ws", "send over ws or http (receiving is always ws)")
-		fs.DurationVar(&ch.Grace, "grace", 10*time.Second, "wait for late answers and deliveries before counting losses")
-		fs.BoolVar(&ch.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
+		chatFlags(fs, &ch, 10*time.Second)
+	case "soak":
+		chatFlags(fs, &so.Chat, 10*time.Minute)
+		fs.StringVar(&so.DataDir, "data-dir", ".data", "the platform's DATA_DIR: every process with a pid file in <data-dir>/run is sampled")
+		fs.DurationVar(&so.SampleEvery, "sample-every", 10*time.Second, "sample each process's VmRSS and go_goroutines this often")
+		fs.DurationVar(&so.Window, "window", time.Minute, "compare the mean of the first window with the mean of the last")
+		fs.Float64Var(&so.TolerancePct, "flat-tolerance", 10, "flat: the last window's mean within this many percent of the first's")
 	case "fanout":
 		fs.IntVar(&fo.Members, "members", 100, "members of the group, all online")
 		fs.IntVar(&fo.Messages, "messages", 5, "messages sent one after another")
 		fs.DurationVar(&fo.Grace, "grace", 30*time.Second, "per message: wait this long for every member")
 		fs.BoolVar(&fo.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
 	default:
-		fmt.Fprintf(stderr, "unknown mode %q: connect, chat or fanout\n", mode)
+		fmt.Fprintf(stderr, "unknown mode %q: connect, chat, fanout or soak\n", mode)
 		return exitUsage
 	}
 	if err := fs.Parse(args); err != nil {
@@ -180,6 +182,16 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		exec = func(ctx context.Context, p run.Progress, r *report.Report) error { return run.Chat(ctx, ch, p, r) }
 		settings["users"], settings["convs"], settings["rate"], settings["duration"], settings["transport"], settings["grace"] = ch.Users, ch.Convs, ch.Rate, ch.Duration.String(), ch.Transport, ch.Grace.String()
 		settings["ack_every_push"] = ch.Ack.EveryPush
+	case "soak":
+		so.Chat.Common = c
+		validate = so.Validate
+		exec = func(ctx context.Context, p run.Progress, r *report.Report) error { return run.Soak(ctx, so, p, r) }
+		settings["users"], settings["convs"], settings["rate"], settings["duration"], settings["transport"], settings["grace"] = so.Chat.Users, so.Chat.Convs, so.Chat.Rate, so.Chat.Duration.String(), so.Chat.Transport, so.Chat.Grace.String()
+		settings["ack_every_push"], settings["data_dir"], settings["sample_every"], settings["window"], settings["flat_tolerance_pct"] = so.Chat.Ack.EveryPush, so.DataDir, so.SampleEvery.String(), so.Window.String(), so.TolerancePct
+		if !set["max-time"] {
+			// A soak is long by design: its default bound is the run itself plus time for the setup.
+			maxTime = min(so.Chat.Duration+so.Chat.Grace+30*time.Minute, 2*run.MaxDuration)
+		}
 	case "fanout":
 		fo.Common = c
 		validate = fo.Validate
@@ -227,6 +239,17 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// chatFlags registers the chat workload's flags (chat and soak share them).
+func chatFlags(fs *flag.FlagSet, ch *run.ChatConfig, duration time.Duration) {
+	fs.IntVar(&ch.Users, "users", 100, "users (one connection each)")
+	fs.IntVar(&ch.Convs, "convs", 10, "group conversations (users spread evenly)")
+	fs.Float64Var(&ch.Rate, "rate", 100, "messages per second, all users together")
+	fs.DurationVar(&ch.Duration, "duration", duration, "sending time")
+	fs.StringVar(&ch.Transport, "transport", "ws", "send over ws or http (receiving is always ws)")
+	fs.DurationVar(&ch.Grace, "grace", 10*time.Second, "wait for late answers and deliveries before counting losses")
+	fs.BoolVar(&ch.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
 }
 
 // progressLine rewrites one status line, only when stdout is a terminal (logs and CI get the summary only).
