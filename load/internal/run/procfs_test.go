@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/load/internal/report"
 )
 
 func TestParseListeners(t *testing.T) {
@@ -75,5 +77,32 @@ func TestEdgeMatch(t *testing.T) {
 	c.EdgePIDs = []int{11, 13, 12} // two pids on 8091: no guess, and not one pid per edge
 	if m := newEdgeMem(c, ports); m.match != "none" || m.byEdge != nil {
 		t.Fatalf("ambiguous: %s %v", m.match, m.byEdge)
+	}
+}
+
+// TestEdgeMemReport: per connection = (RSS at the stage - RSS before the ramp) / connections, summed
+// over the edges and per edge, idle and after each round.
+func TestEdgeMemReport(t *testing.T) {
+	c := ConnectConfig{Common: common(), EdgePIDs: []int{11, 12}}
+	c.Edges = []string{"ws://127.0.0.1:8090/v1/ws", "ws://127.0.0.1:8091/v1/ws"}
+	m := edgeMem{c: c, byEdge: []int{11, 12}, match: "ports"}
+	stages := []memSample{
+		{sumKB: 60_000, edgeKB: []int64{30_000, 30_000}},    // before
+		{sumKB: 250_000, edgeKB: []int64{125_000, 125_000}}, // idle: 10,000 connections each, 9.5 KB
+		{sumKB: 380_000, edgeKB: []int64{190_000, 190_000}}, // round 1
+		{sumKB: 406_000, edgeKB: []int64{203_000, 203_000}}, // round 2: 17.3 KB
+	}
+	r := report.New("connect", "r", time.Now())
+	m.report(r, stages, 20_000, []int{10_000, 10_000})
+	for name, want := range map[string]float64{
+		"rss_per_conn_kb": 9.5, "rss_per_conn_kb_round1": 16, "rss_per_conn_kb_round2": 17.3, "rss_per_conn_kb_pinged": 17.3,
+		"edge0_rss_per_conn_kb": 9.5, "edge1_rss_per_conn_kb_round2": 17.3, "edge_rss_before_kb": 60_000,
+	} {
+		if got := r.Metrics[name]; got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if es := r.Details["edges"].([]edgeFigures); len(es) != 2 || es[1].PID != 12 || len(es[1].PerConnRoundsKB) != 2 {
+		t.Fatalf("%+v", es)
 	}
 }
