@@ -67,7 +67,7 @@ func TestSmoke(t *testing.T) {
 	}{
 		{"connect", "connect", connectArgs},
 		{"chat", "chat", append([]string{"-users", "6", "-convs", "2", "-rate", "20", "-duration", "3s", "-grace", "10s",
-			"-assert", "unanswered==0", "-assert", "error_answers==0"}, correct...)},
+			"-assert", "unanswered==0", "-assert", "error_answers==0", "-assert", "time_to_error_max_ms<=2000"}, correct...)},
 		// One ack frame per push, as docs/protocol.md tells clients: 3 users per conversation at 20 msg/s
 		// send ~13 frames/s each, under the edge's 20/s per connection.
 		{"chat-ack-every-push", "chat", append([]string{"-users", "6", "-convs", "2", "-rate", "20", "-duration", "3s", "-grace", "10s",
