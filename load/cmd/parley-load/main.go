@@ -101,6 +101,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		fs.DurationVar(&so.SampleEvery, "sample-every", 10*time.Second, "sample each process's VmRSS and go_goroutines this often")
 		fs.DurationVar(&so.Window, "window", time.Minute, "compare the mean of the first window with the mean of the last")
 		fs.Float64Var(&so.TolerancePct, "flat-tolerance", 10, "flat: the last window's mean within this many percent of the first's")
+		fs.DurationVar(&so.Warmup, "warmup", 0, "leave the samples of this first part of the send phase out of the first window")
 	case "fanout":
 		fs.IntVar(&fo.Members, "members", 100, "members of the group, all online")
 		fs.IntVar(&fo.Messages, "messages", 5, "messages sent one after another")
@@ -188,6 +189,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		exec = func(ctx context.Context, p run.Progress, r *report.Report) error { return run.Soak(ctx, so, p, r) }
 		settings["users"], settings["convs"], settings["rate"], settings["duration"], settings["transport"], settings["grace"] = so.Chat.Users, so.Chat.Convs, so.Chat.Rate, so.Chat.Duration.String(), so.Chat.Transport, so.Chat.Grace.String()
 		settings["ack_every_push"], settings["data_dir"], settings["sample_every"], settings["window"], settings["flat_tolerance_pct"] = so.Chat.Ack.EveryPush, so.DataDir, so.SampleEvery.String(), so.Window.String(), so.TolerancePct
+		settings["warmup"] = so.Warmup.String()
 		if !set["max-time"] {
 			// A soak is long by design: its default bound is the run itself plus time for the setup.
 			maxTime = min(so.Chat.Duration+so.Chat.Grace+30*time.Minute, 2*run.MaxDuration)

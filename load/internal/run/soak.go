@@ -21,7 +21,11 @@ type SoakConfig struct {
 	DataDir     string
 	SampleEvery time.Duration
 	// Window: the mean of the first Window of samples is compared with the mean of the last Window.
-	Window       time.Duration
+	Window time.Duration
+	// Warmup: samples of the first Warmup of the send phase are kept but left out of the first
+	// window, so what the setup left behind (argon2id's memory of the registrations, buffers of the
+	// new connections being returned to the OS) is not mistaken for a trend.
+	Warmup       time.Duration
 	TolerancePct float64 // a series is flat when the two means differ by at most this much
 }
 
@@ -35,8 +39,11 @@ func (c SoakConfig) Validate() error {
 	if c.Window < c.SampleEvery {
 		errs = append(errs, errors.New("-window: at least -sample-every (one sample per window)"))
 	}
-	if c.Chat.Duration < 2*c.Window {
-		errs = append(errs, errors.New("-duration: at least two -window (the first and the last must not overlap)"))
+	if c.Warmup < 0 {
+		errs = append(errs, errors.New("-warmup: >= 0"))
+	}
+	if c.Chat.Duration < c.Warmup+2*c.Window {
+		errs = append(errs, errors.New("-duration: at least -warmup plus two -window (the first and the last must not overlap)"))
 	}
 	if c.TolerancePct <= 0 || c.TolerancePct > 100 {
 		errs = append(errs, errors.New("-flat-tolerance: (0, 100] percent"))
@@ -52,7 +59,7 @@ func (c SoakConfig) Validate() error {
 func Soak(ctx context.Context, c SoakConfig, progress Progress, r *report.Report) error {
 	s := &sampler{dir: filepath.Join(c.DataDir, "run"), every: c.SampleEvery, hc: &http.Client{}, procs: map[string]*procSeries{}}
 	err := chat(ctx, c.Chat, progress, r, s.run)
-	s.report(r, c.Window, c.TolerancePct)
+	s.report(r, c.Warmup, c.Window, c.TolerancePct)
 	return err
 }
 
@@ -196,7 +203,11 @@ type procFigures struct {
 
 // report writes per process rss_{first,last}_kb.<name>, rss_growth_pct.<name> and the same for
 // goroutines, the details, and not_flat: the series (and restarted processes) that are not flat.
-func (s *sampler) report(r *report.Report, window time.Duration, tolPct float64) {
+func (s *sampler) report(r *report.Report, warmup, window time.Duration, tolPct float64) {
+	judged := func(ps []point) []point { // the samples after the warm-up
+		i := sort.Search(len(ps), func(i int) bool { return ps[i].T >= warmup })
+		return ps[i:]
+	}
 	names := make([]string, 0, len(s.procs))
 	for n := range s.procs {
 		names = append(names, n)
@@ -207,7 +218,7 @@ func (s *sampler) report(r *report.Report, window time.Duration, tolPct float64)
 	notFlat := 0
 	for _, n := range names {
 		p := s.procs[n]
-		pf := procFigures{procSeries: *p, RSSKB: flatness(p.rss, window, tolPct)}
+		pf := procFigures{procSeries: *p, RSSKB: flatness(judged(p.rss), window, tolPct)}
 		r.Set("rss_first_kb."+n, math.Round(pf.RSSKB.FirstMean))
 		r.Set("rss_last_kb."+n, math.Round(pf.RSSKB.LastMean))
 		r.Set("rss_growth_pct."+n, pf.RSSKB.GrowthPct)
@@ -215,7 +226,7 @@ func (s *sampler) report(r *report.Report, window time.Duration, tolPct float64)
 			notFlat++
 		}
 		if len(p.gor) > 0 {
-			g := flatness(p.gor, window, tolPct)
+			g := flatness(judged(p.gor), window, tolPct)
 			pf.Goroutines = &g
 			r.Set("goroutines_first."+n, g.FirstMean)
 			r.Set("goroutines_last."+n, g.LastMean)
@@ -232,7 +243,7 @@ func (s *sampler) report(r *report.Report, window time.Duration, tolPct float64)
 	r.Set("samples", float64(s.n))
 	r.Set("not_flat", float64(notFlat))
 	r.Details["processes"] = details
-	r.Details["flat_rule"] = fmt.Sprintf("mean of the last %s within %g %% of the mean of the first %s", window, tolPct, window)
+	r.Details["flat_rule"] = fmt.Sprintf("mean of the last %s within %g %% of the mean of the first %s after a warm-up of %s", window, tolPct, window, warmup)
 	if len(noGoroutines) > 0 {
 		r.Details["goroutines_not_exposed"] = noGoroutines
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/load/internal/report"
 )
 
 // series builds a sample every 10 s for d from f(t).
@@ -59,4 +61,31 @@ func step(t time.Duration, lo, hi float64) float64 {
 		return lo
 	}
 	return hi
+}
+
+// TestSamplerReport: a warm-up leaves the setup's transient out of the first window; a process
+// without go_goroutines is named, and a restarted one is never flat.
+func TestSamplerReport(t *testing.T) {
+	// 200 MB for the first 30 s (argon2id of the setup), then 60 MB for good.
+	rss := series(5*time.Minute, func(t time.Duration) float64 {
+		return map[bool]float64{true: 200_000, false: 60_000}[t < 30*time.Second]
+	})
+	s := &sampler{n: len(rss), procs: map[string]*procSeries{
+		"functions": {PID: 1, rss: rss, gor: series(5*time.Minute, func(time.Duration) float64 { return 90 })},
+		"versitygw": {PID: 2, rss: series(5*time.Minute, func(time.Duration) float64 { return 38_000 })},
+		"edge-0":    {PID: 3, Restarts: 1, rss: series(5*time.Minute, func(time.Duration) float64 { return 40_000 })},
+	}}
+	r := report.New("soak", "r", time.Now())
+	s.report(r, 0, time.Minute, 10)
+	if r.Metrics["rss_first_kb.functions"] != 130_000 || r.Metrics["not_flat"] != 2 { // functions, and edge-0's restart
+		t.Fatalf("no warm-up: %v", r.Metrics)
+	}
+	r = report.New("soak", "r", time.Now())
+	s.report(r, 30*time.Second, time.Minute, 10)
+	if r.Metrics["rss_first_kb.functions"] != 60_000 || r.Metrics["rss_growth_pct.functions"] != 0 || r.Metrics["goroutines_last.functions"] != 90 || r.Metrics["not_flat"] != 1 {
+		t.Fatalf("warm-up 30s: %v", r.Metrics)
+	}
+	if ne := r.Details["goroutines_not_exposed"].([]string); len(ne) != 2 || ne[0] != "edge-0" || ne[1] != "versitygw" {
+		t.Fatalf("not exposed %v", ne)
+	}
 }
