@@ -22,7 +22,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"chat", "-allow-cluster-targets"}, exitUsage, "Kubernetes"},
 		{[]string{"chat", "extra"}, exitUsage, "unexpected"},
 		{[]string{"soak", "-data-dir", "/nonexistent-parley-data"}, exitUsage, "-data-dir"},
-		{[]string{"soak", "-data-dir", "/nonexistent", "-duration", "90s"}, exitUsage, "two -window"},
+		{[]string{"soak", "-data-dir", "/nonexistent", "-duration", "90s"}, exitUsage, "2 x -window"},
 		{[]string{"connect", "-heartbeat", "5s", "-ping-interval", "5s"}, exitUsage, "give one"},
 		{[]string{"connect", "-ping-rounds", "3", "-ping-interval", "30s", "-hold", "1m"}, exitUsage, "-hold"},
 	}

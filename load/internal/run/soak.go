@@ -42,8 +42,10 @@ func (c SoakConfig) Validate() error {
 	if c.Warmup < 0 {
 		errs = append(errs, errors.New("-warmup: >= 0"))
 	}
-	if c.Chat.Duration < c.Warmup+2*c.Window {
-		errs = append(errs, errors.New("-duration: at least -warmup plus two -window (the first and the last must not overlap)"))
+	if c.Chat.Duration < c.Warmup+2*c.Window+c.SampleEvery {
+		// One sample of margin: sampling drifts by the time a sample takes, and the first and the last
+		// window must not share a sample.
+		errs = append(errs, errors.New("-duration: at least -warmup + 2 x -window + -sample-every (the first and the last window must not overlap)"))
 	}
 	if c.TolerancePct <= 0 || c.TolerancePct > 100 {
 		errs = append(errs, errors.New("-flat-tolerance: (0, 100] percent"))
