@@ -29,8 +29,7 @@ import (
 type tracker struct {
 	prefix  string   // client_msg_id prefix: "<run>.<nonce>"
 	convIDs []string // conversation index -> id
-	convIdx map[string]int
-	members [][]int // conversation index -> user indexes
+	members [][]int  // conversation index -> user indexes
 	clock   func() time.Time
 	start   time.Time
 
@@ -45,10 +44,11 @@ type tracker struct {
 	// other member of its conversation by push.
 	onComplete func(i int)
 
+	wrong   map[string]int // kind -> wrong answers
+	errs    map[string]int // code -> error answers
+	sampled []string       // a few wrong answers, described, for the report
+
 	dups, received, outOfOrder, wrongPushes, foreignPushes, extraAnswers, strayAnswers int
-	wrong                                                                              map[string]int // kind -> wrong answers
-	errs                                                                               map[string]int // code -> error answers
-	sampled                                                                            []string       // a few wrong answers, described, for the report
 }
 
 // outcome is how a send ended, from the client's side.
@@ -80,12 +80,9 @@ const maxWrongSamples = 10
 
 func newTracker(prefix string, convIDs []string, members [][]int) *tracker {
 	t := &tracker{
-		prefix: prefix, convIDs: convIDs, convIdx: make(map[string]int, len(convIDs)), members: members,
+		prefix: prefix, convIDs: convIDs, members: members,
 		clock: time.Now, got: map[uint64]uint8{}, lastSeq: map[uint64]int64{},
 		wrong: map[string]int{}, errs: map[string]int{},
-	}
-	for i, id := range convIDs {
-		t.convIdx[id] = i
 	}
 	t.start = t.clock()
 	return t
