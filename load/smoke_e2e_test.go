@@ -28,8 +28,9 @@ import (
 // in CI with nothing listening on the `make dev` ports.
 func TestSmoke(t *testing.T) {
 	gw, edges := os.Getenv("PARLEY_E2E_GATEWAY"), os.Getenv("PARLEY_E2E_EDGES")
+	var dataDir string // only known for a platform of our own: its pid files give the edges' pids
 	if gw == "" {
-		gw, edges = startPlatform(t)
+		gw, edges, dataDir = startPlatform(t)
 	} else if edges == "" {
 		edges = "ws://127.0.0.1:8090/v1/ws,ws://127.0.0.1:8091/v1/ws"
 	}
@@ -43,18 +44,40 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	modes := []struct {
-		name string
-		args []string
-	}{
-		{"connect", []string{"-n", "20", "-users", "5", "-per-worker", "10", "-sources", "2", "-rate", "50", "-hold", "3s", "-heartbeat", "1s", "-assert", "success_pct>=100", "-assert", "pong_pct>=50"}},
-		{"chat", []string{"-users", "6", "-convs", "2", "-rate", "20", "-duration", "3s", "-grace", "10s", "-assert", "lost==0", "-assert", "dup==0"}},
-		{"fanout", []string{"-members", "10", "-messages", "2", "-grace", "10s", "-assert", "missing==0"}},
+	// The connect run measures the edges' memory after its ping rounds when their pids are known.
+	connectArgs := []string{"-n", "20", "-users", "5", "-per-worker", "10", "-sources", "2", "-rate", "50", "-hold", "4s",
+		"-ping-interval", "1s", "-ping-rounds", "2", "-assert", "success_pct>=100", "-assert", "pong_pct>=50", "-assert", "ping_rounds_measured==2"}
+	if dataDir != "" {
+		var pids []string
+		for i := range strings.Split(edges, ",") {
+			b, err := os.ReadFile(filepath.Join(dataDir, "run", "edge-"+strconv.Itoa(i)+".pid"))
+			if err != nil {
+				t.Fatalf("edge pid file: %v", err)
+			}
+			pids = append(pids, strings.TrimSpace(string(b)))
+		}
+		connectArgs = append(connectArgs, "-edge-pid", strings.Join(pids, ","), "-assert", "edge0_rss_per_conn_kb_round2>0")
 	}
-	for _, m := range modes {
+	// Every chat and fanout run must have no wrong answer and no out-of-order push (besides exiting 0,
+	// which a violated invariant would not); the asserts say which figure failed.
+	correct := []string{"-assert", "lost==0", "-assert", "dup==0", "-assert", "wrong_answers==0", "-assert", "out_of_order==0"}
+	modes := []struct {
+		name, mode string
+		args       []string
+	}{
+		{"connect", "connect", connectArgs},
+		{"chat", "chat", append([]string{"-users", "6", "-convs", "2", "-rate", "20", "-duration", "3s", "-grace", "10s",
+			"-assert", "unanswered==0", "-assert", "error_answers==0", "-assert", "time_to_error_max_ms<=2000"}, correct...)},
+		// One ack frame per push, as docs/protocol.md tells clients: 3 users per conversation at 20 msg/s
+		// send ~13 frames/s each, under the edge's 20/s per connection.
+		{"chat-ack-every-push", "chat", append([]string{"-users", "6", "-convs", "2", "-rate", "20", "-duration", "3s", "-grace", "10s",
+			"-ack-every-push", "-assert", "disconnects==0", "-assert", "acks_dropped==0"}, correct...)},
+		{"fanout", "fanout", append([]string{"-members", "10", "-messages", "2", "-grace", "10s", "-assert", "missing==0"}, correct...)},
+	}
+	for i, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			report := filepath.Join(t.TempDir(), "report.json")
-			full := append([]string{m.name, "-gateway", gw, "-edges", edges, "-run", run + m.name[:2], "-report", report, "-max-time", "2m"}, m.args...)
+			full := append([]string{m.mode, "-gateway", gw, "-edges", edges, "-run", run + strconv.Itoa(i), "-report", report, "-max-time", "2m"}, m.args...)
 			out, err := exec.Command(bin, full...).CombinedOutput()
 			t.Logf("%s", out)
 			if err != nil {
@@ -81,8 +104,9 @@ var (
 )
 
 // startPlatform runs a private platform and returns its gateway URL and comma-separated edge URLs, read
-// from the platform's own output. It is stopped (SIGTERM, then waited for) when the test ends.
-func startPlatform(t *testing.T) (gateway, edges string) {
+// from the platform's own output, and its DATA_DIR. It is stopped (SIGTERM, then waited for) when the
+// test ends.
+func startPlatform(t *testing.T) (gateway, edges, dataDir string) {
 	t.Helper()
 	bin := os.Getenv("PARLEY_PLATFORM_BIN")
 	if bin == "" {
@@ -96,6 +120,7 @@ func startPlatform(t *testing.T) (gateway, edges string) {
 		t.Fatalf("%s not found (run `make build` in the repo root, or set PARLEY_E2E_GATEWAY): %v", bin, err)
 	}
 	dir := t.TempDir()
+	dataDir = filepath.Join(dir, "data")
 	logPath := filepath.Join(dir, "platform.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -105,7 +130,7 @@ func startPlatform(t *testing.T) (gateway, edges string) {
 	cmd.Env = append(os.Environ(),
 		"RANDOM_PORTS=true",
 		"EDGES=2",
-		"DATA_DIR="+filepath.Join(dir, "data"),
+		"DATA_DIR="+dataDir,
 		"REDIS_PREFIX=parley-load-smoke-"+strconv.FormatInt(time.Now().UnixNano(), 36)+":",
 		"BIN_DIR="+filepath.Dir(bin),
 	)
@@ -152,11 +177,11 @@ func startPlatform(t *testing.T) (gateway, edges string) {
 			if edges == "" {
 				t.Fatalf("platform ready but no socket-edge address in its output (%s)", logPath)
 			}
-			return gateway, edges
+			return gateway, edges, dataDir
 		}
 	}
 	t.Fatalf("platform not ready within 3m (log %s)", logPath)
-	return "", ""
+	return "", "", ""
 }
 
 // addrs reads the gateway and edge URLs from the platform log; gateway is empty until it logged ready.

@@ -40,4 +40,7 @@ func TestLogsCarryTraceIDAndMetricsAreExposed(t *testing.T) {
 	if !strings.Contains(string(body), "parley_test_events_total") {
 		t.Fatalf("counter not exposed:\n%s", body)
 	}
+	if !strings.Contains(string(body), "\ngo_goroutines ") {
+		t.Fatalf("go_goroutines not exposed:\n%s", body)
+	}
 }

@@ -21,6 +21,10 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"fanout", "-members", "1"}, exitUsage, "-members"},
 		{[]string{"chat", "-allow-cluster-targets"}, exitUsage, "Kubernetes"},
 		{[]string{"chat", "extra"}, exitUsage, "unexpected"},
+		{[]string{"soak", "-data-dir", "/nonexistent-parley-data"}, exitUsage, "-data-dir"},
+		{[]string{"soak", "-data-dir", "/nonexistent", "-duration", "90s"}, exitUsage, "2 x -window"},
+		{[]string{"connect", "-heartbeat", "5s", "-ping-interval", "5s"}, exitUsage, "give one"},
+		{[]string{"connect", "-ping-rounds", "3", "-ping-interval", "30s", "-hold", "1m"}, exitUsage, "-hold"},
 	}
 	for _, c := range cases {
 		t.Setenv("KUBERNETES_SERVICE_HOST", "")

@@ -23,8 +23,11 @@ type Report struct {
 	Metrics  map[string]float64 `json:"metrics"`
 	Details  map[string]any     `json:"details,omitempty"`
 	Asserts  []Result           `json:"asserts,omitempty"`
-	Passed   bool               `json:"passed"`
-	Errors   []string           `json:"errors,omitempty"`
+	// Violations are the invariants (figures that must be zero whatever the load, such as
+	// wrong_answers or lost) that were not: parley-load exits 5.
+	Violations []string `json:"violations,omitempty"`
+	Passed     bool     `json:"passed"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // New returns an empty report for mode.
@@ -75,6 +78,9 @@ func (r *Report) Text() string {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(&b, "  %s %s (got %s)\n", mark, a.Expr, a.Got)
+	}
+	for _, v := range r.Violations {
+		fmt.Fprintf(&b, "  FAIL %s (must be 0)\n", v)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "  error: %s\n", e)
@@ -147,4 +153,20 @@ func (r *Report) Check(as []Assertion) bool {
 	}
 	r.Passed = r.Passed && ok
 	return ok
+}
+
+// CheckInvariants records every named metric that was measured and is not zero as a violation and
+// returns them; a metric the mode does not measure is skipped (connect has no wrong answers).
+func (r *Report) CheckInvariants(names []string) []string {
+	var bad []string
+	for _, n := range names {
+		if v, ok := r.Metrics[n]; ok && v != 0 {
+			bad = append(bad, n+"="+strconv.FormatFloat(v, 'f', -1, 64))
+		}
+	}
+	r.Violations = append(r.Violations, bad...)
+	if len(bad) > 0 {
+		r.Passed = false
+	}
+	return bad
 }

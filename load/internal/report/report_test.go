@@ -66,3 +66,19 @@ func TestCheckAndEncode(t *testing.T) {
 		t.Fatal("NaN metric encoded")
 	}
 }
+
+func TestCheckInvariants(t *testing.T) {
+	r := New("chat", "r1", time.Now())
+	r.Set("wrong_answers", 0)
+	r.Set("lost", 2)
+	if bad := r.CheckInvariants([]string{"wrong_answers", "lost", "not_measured"}); len(bad) != 1 || bad[0] != "lost=2" {
+		t.Fatalf("violations %v", bad)
+	}
+	if r.Passed || len(r.Violations) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	ok := New("connect", "r1", time.Now())
+	if bad := ok.CheckInvariants([]string{"lost"}); len(bad) != 0 || !ok.Passed {
+		t.Fatal("a mode without the figure violated it")
+	}
+}

@@ -13,14 +13,15 @@ import (
 
 // Hard bounds: every run is bounded in count and time, whatever the flags say.
 const (
-	MaxConns     = 100_000
-	MaxUsers     = 100_000
-	MaxRate      = 50_000
-	MaxDuration  = time.Hour
-	MaxMembers   = 10_000 // API.md: 10,000 members per group in total
-	MaxMessages  = 1_000
-	MaxWorkers   = 16
-	MaxPerWorker = 19_000 // 20,000 open files per process, minus headroom
+	MaxConns      = 100_000
+	MaxUsers      = 100_000
+	MaxRate       = 50_000
+	MaxDuration   = time.Hour
+	MaxMembers    = 10_000 // API.md: 10,000 members per group in total
+	MaxMessages   = 1_000
+	MaxWorkers    = 16
+	MaxPerWorker  = 19_000 // 20,000 open files per process, minus headroom
+	MaxPingRounds = 10
 )
 
 // Common are the settings every mode has.
@@ -96,7 +97,7 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ConnectConfig is the connect mode: many idle authenticated connections with heartbeats.
+// ConnectConfig is the connect mode: many authenticated connections, idle or pinging.
 type ConnectConfig struct {
 	Common
 	Conns     int
@@ -105,9 +106,15 @@ type ConnectConfig struct {
 	Sources   int // source addresses 127.0.0.1..127.0.0.<Sources>
 	Rate      float64
 	Hold      time.Duration
-	Heartbeat time.Duration
-	EdgePIDs  []int
-	Metrics   []string // edge metrics URLs (process_resident_memory_bytes)
+	// PingInterval: every connection sends {"type":"ping"} this often (jittered); 0 sends none, so
+	// the connections stay idle (the edge's own WebSocket pings are still answered).
+	PingInterval time.Duration
+	// PingRounds: measure the edges' memory again after each of this many rounds, where a round is
+	// every connection having sent one more ping. Idle memory says nothing of a used connection's
+	// buffers.
+	PingRounds int
+	EdgePIDs   []int
+	Metrics    []string // edge metrics URLs (process_resident_memory_bytes)
 }
 
 // Workers is the number of child processes the connections need.
@@ -136,8 +143,18 @@ func (c ConnectConfig) Validate() error {
 	if c.Hold < 0 || c.Hold > MaxDuration {
 		errs = append(errs, fmt.Errorf("-hold: 0..%s", MaxDuration))
 	}
-	if c.Heartbeat < time.Second || c.Heartbeat > 10*time.Minute {
-		errs = append(errs, errors.New("-heartbeat: 1s..10m"))
+	if c.PingInterval != 0 && (c.PingInterval < time.Second || c.PingInterval > 10*time.Minute) {
+		errs = append(errs, errors.New("-ping-interval: 0 (no pings) or 1s..10m"))
+	}
+	switch {
+	case c.PingRounds < 0 || c.PingRounds > MaxPingRounds:
+		errs = append(errs, fmt.Errorf("-ping-rounds: 0..%d", MaxPingRounds))
+	case c.PingRounds > 0 && c.PingInterval == 0:
+		errs = append(errs, errors.New("-ping-rounds needs -ping-interval"))
+	case c.PingRounds > 0 && c.Hold < time.Duration(c.PingRounds+1)*c.PingInterval:
+		// Round k ends by (k + jitter) intervals after the ramp; one spare interval covers the jitter
+		// and the pongs.
+		errs = append(errs, fmt.Errorf("-hold: at least (ping-rounds+1) x ping-interval = %s to measure %d rounds", time.Duration(c.PingRounds+1)*c.PingInterval, c.PingRounds))
 	}
 	for _, m := range c.Metrics {
 		if err := CheckTarget(m, c.AllowRemote, "http", "https"); err != nil {
@@ -156,6 +173,7 @@ type ChatConfig struct {
 	Duration  time.Duration
 	Transport string // "ws" or "http"
 	Grace     time.Duration
+	Ack       AckMode
 }
 
 // Validate checks the chat settings.
@@ -188,6 +206,7 @@ type FanoutConfig struct {
 	Members  int
 	Messages int
 	Grace    time.Duration
+	Ack      AckMode
 }
 
 // Validate checks the fanout settings.

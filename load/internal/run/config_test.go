@@ -29,7 +29,7 @@ func TestCheckTarget(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	cc := ConnectConfig{Common: common(), Conns: 100, Users: 10, PerWorker: 50, Sources: 2, Rate: 100, Hold: time.Second, Heartbeat: 5 * time.Second}
+	cc := ConnectConfig{Common: common(), Conns: 100, Users: 10, PerWorker: 50, Sources: 2, Rate: 100, Hold: time.Second, PingInterval: 5 * time.Second}
 	if err := cc.Validate(); err != nil || cc.Workers() != 2 {
 		t.Fatalf("valid connect: %v workers %d", err, cc.Workers())
 	}
@@ -37,12 +37,30 @@ func TestValidate(t *testing.T) {
 	if err := cc.Validate(); err == nil || !strings.Contains(err.Error(), "workers") {
 		t.Fatalf("60 workers accepted: %v", err)
 	}
-	cc = ConnectConfig{Common: common(), Conns: 100, Users: 200, PerWorker: 50_000, Sources: 0, Rate: 0, Heartbeat: 0}
+	cc = ConnectConfig{Common: common(), Conns: 100, Users: 200, PerWorker: 50_000, Sources: 0, Rate: 0, PingInterval: 500 * time.Millisecond}
 	err := cc.Validate()
-	for _, want := range []string{"-users", "-per-worker", "-sources", "-rate", "-heartbeat"} {
+	for _, want := range []string{"-users", "-per-worker", "-sources", "-rate", "-ping-interval"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %s in %v", want, err)
 		}
+	}
+
+	// Ping rounds: need pings, and a hold long enough for them.
+	cc = ConnectConfig{Common: common(), Conns: 10, Users: 10, PerWorker: 10, Sources: 1, Rate: 10, Hold: 30 * time.Second, PingInterval: 10 * time.Second, PingRounds: 2}
+	if err := cc.Validate(); err != nil {
+		t.Fatalf("2 rounds of 10s in a 30s hold: %v", err)
+	}
+	cc.Hold = 29 * time.Second
+	if err := cc.Validate(); err == nil || !strings.Contains(err.Error(), "-hold") {
+		t.Fatalf("short hold accepted: %v", err)
+	}
+	cc.Hold, cc.PingInterval = time.Minute, 0
+	if err := cc.Validate(); err == nil || !strings.Contains(err.Error(), "-ping-rounds needs") {
+		t.Fatalf("rounds without pings accepted: %v", err)
+	}
+	cc.PingRounds = 0
+	if err := cc.Validate(); err != nil {
+		t.Fatalf("idle (no pings) refused: %v", err)
 	}
 
 	ch := ChatConfig{Common: common(), Users: 10, Convs: 5, Rate: 10, Duration: time.Second, Transport: "ws"}

@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,20 +27,25 @@ import (
 
 // WorkerJob is what the parent sends a child on stdin: the connections it must open and hold.
 type WorkerJob struct {
-	Edges     []string      `json:"edges"`
-	Tokens    []string      `json:"tokens"` // one per connection
-	Sources   []string      `json:"sources"`
-	Offset    int           `json:"offset"` // global index of the first connection (spreads edges and sources)
-	Rate      float64       `json:"rate"`
-	Hold      time.Duration `json:"hold"`
-	Heartbeat time.Duration `json:"heartbeat"`
+	Edges        []string      `json:"edges"`
+	Tokens       []string      `json:"tokens"` // one per connection
+	Sources      []string      `json:"sources"`
+	Offset       int           `json:"offset"` // global index of the first connection (spreads edges and sources)
+	Rate         float64       `json:"rate"`
+	Hold         time.Duration `json:"hold"`
+	PingInterval time.Duration `json:"ping_interval"` // 0: no client pings
+	PingRounds   int           `json:"ping_rounds"`
 }
 
-// WorkerResult is a child's answer: a "connected" line once its ramp is over, then the final line.
+// WorkerResult is a child's answer: a "connected" line once its ramp is over, a "round" line as each
+// ping round completes (every connection sent its k-th ping and the pongs are in, or 5 s passed),
+// then the final "done" line.
 type WorkerResult struct {
 	Phase       string         `json:"phase"`
+	Round       int            `json:"round,omitempty"`
 	Attempted   int            `json:"attempted"`
 	Connected   int            `json:"connected"`
+	PerEdge     []int          `json:"per_edge,omitempty"` // connected, by index in Edges
 	ConnectUS   []int64        `json:"connect_us,omitempty"`
 	PingsSent   int64          `json:"pings_sent"`
 	Pongs       int64          `json:"pongs"`
@@ -47,14 +54,18 @@ type WorkerResult struct {
 	Errors      map[string]int `json:"errors,omitempty"`
 }
 
-// RunWorker is the child side: read the job from in, connect, report, hold with heartbeats, report.
+// roundPongWait bounds how long a completed round waits for its pongs before it is reported: a
+// connection that died after its ping never answers.
+const roundPongWait = 5 * time.Second
+
+// RunWorker is the child side: read the job from in, connect, report, hold with pings, report.
 func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	var job WorkerJob
 	if err := json.NewDecoder(in).Decode(&job); err != nil {
 		return fmt.Errorf("read job: %w", err)
 	}
 	enc := json.NewEncoder(out)
-	res := WorkerResult{Attempted: len(job.Tokens), CloseCodes: map[string]int{}, Errors: map[string]int{}}
+	res := WorkerResult{Attempted: len(job.Tokens), PerEdge: make([]int, len(job.Edges)), CloseCodes: map[string]int{}, Errors: map[string]int{}}
 	var pongs atomic.Int64
 	handle := func(f events.Frame) {
 		if f.Type == events.FramePong {
@@ -75,14 +86,14 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 			break
 		}
 		g := job.Offset + i
-		edge := job.Edges[g%len(job.Edges)]
+		edge := g % len(job.Edges)
 		src := &net.TCPAddr{IP: net.ParseIP(job.Sources[g%len(job.Sources)])}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			c, err := api.Dial(dctx, edge, tok, src, handle)
+			c, err := api.Dial(dctx, job.Edges[edge], tok, src, handle)
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()
@@ -91,6 +102,7 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 				return
 			}
 			res.ConnectUS = append(res.ConnectUS, time.Since(start).Microseconds())
+			res.PerEdge[edge]++
 			conns = append(conns, c)
 		}()
 	}
@@ -103,33 +115,14 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	res.ConnectUS = nil // sent once
 
-	// Hold: spread pings evenly over each heartbeat interval so the edge sees a steady rate.
 	holdCtx, cancel := context.WithTimeout(ctx, job.Hold)
 	defer cancel()
-	const step = 100 * time.Millisecond
-	perStep := max(1, int(float64(len(conns))*float64(step)/float64(job.Heartbeat)+0.999))
-	hb := time.NewTicker(step)
-	defer hb.Stop()
-	next := 0
-loop:
-	for len(conns) > 0 {
-		select {
-		case <-holdCtx.Done():
-			break loop
-		case <-hb.C:
+	if job.PingInterval > 0 && len(conns) > 0 {
+		if err := pingLoop(holdCtx, job, conns, &pongs, &res, enc); err != nil {
+			return err
 		}
-		for range perStep {
-			c := conns[next%len(conns)]
-			next++
-			select {
-			case <-c.Done():
-				continue
-			default:
-			}
-			if c.Send(events.Frame{Type: events.FramePing, ID: "p"}, 5*time.Second) == nil {
-				res.PingsSent++
-			}
-		}
+	} else {
+		<-holdCtx.Done()
 	}
 	for _, c := range conns {
 		select {
@@ -147,6 +140,55 @@ loop:
 	return enc.Encode(res)
 }
 
+// pingLoop sends every connection the JSON ping {"type":"ping"} on its jittered schedule until ctx
+// ends, and writes a "round" line as each of the job's rounds completes.
+func pingLoop(ctx context.Context, job WorkerJob, conns []*api.Conn, pongs *atomic.Int64, res *WorkerResult, enc *json.Encoder) error {
+	sched := newPingSchedule(len(conns), job.PingInterval, job.PingRounds, time.Now(), rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(job.Offset))))
+	type pending struct {
+		round    int
+		pings    int64
+		deadline time.Time
+	}
+	var rounds []pending
+	var buf []int
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		now := time.Now()
+		buf = sched.due(now, buf)
+		for _, i := range buf {
+			c := conns[i]
+			alive := true
+			select {
+			case <-c.Done():
+				alive = false
+			default:
+				// No id: the frame is exactly {"type":"ping"}, what a heartbeat of a real client is.
+				if c.Send(events.Frame{Type: events.FramePing}, 5*time.Second) != nil {
+					alive = false
+				} else {
+					res.PingsSent++
+				}
+			}
+			for _, k := range sched.record(i, alive, now) {
+				rounds = append(rounds, pending{k, res.PingsSent, now.Add(roundPongWait)})
+			}
+		}
+		for len(rounds) > 0 && (pongs.Load() >= rounds[0].pings || !now.Before(rounds[0].deadline)) {
+			line := WorkerResult{Phase: "round", Round: rounds[0].round, Attempted: res.Attempted, Connected: res.Connected, PingsSent: res.PingsSent, Pongs: pongs.Load()}
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			rounds = rounds[1:]
+		}
+	}
+}
+
 // errClass buckets dial errors for the report without keeping every message.
 func errClass(err error) string {
 	s := err.Error()
@@ -162,7 +204,8 @@ func errClass(err error) string {
 }
 
 // Connect is the parent side of the connect mode: set up users, start the children (self re-exec
-// with the hidden "worker" subcommand), measure the edges' memory around the ramp, merge the results.
+// with the hidden "worker" subcommand), measure the edges' memory before the ramp, once every
+// connection is up and idle, and after each ping round, then merge the results.
 func Connect(ctx context.Context, c ConnectConfig, self string, progress Progress, r *report.Report) error {
 	h := api.NewHTTP(c.Gateway, c.SetupConcurrency)
 	users, err := SetupUsers(ctx, h, c.Common, c.Users, progress)
@@ -173,12 +216,14 @@ func Connect(ctx context.Context, c ConnectConfig, self string, progress Progres
 	for i := range sources {
 		sources[i] = fmt.Sprintf("127.0.0.%d", i+1)
 	}
-	rssBefore := edgeMemory(ctx, c)
+	mem := newEdgeMem(c, listenPorts)
+	before := mem.sample(ctx)
 	type child struct {
 		cmd   *exec.Cmd
 		lines *bufio.Scanner
+		final *WorkerResult // its "done" line, once read
 	}
-	var children []child
+	var children []*child
 	defer func() {
 		for _, ch := range children {
 			if ch.cmd.ProcessState == nil {
@@ -189,7 +234,8 @@ func Connect(ctx context.Context, c ConnectConfig, self string, progress Progres
 	}()
 	for w := range c.Workers() {
 		lo, hi := w*c.PerWorker, min((w+1)*c.PerWorker, c.Conns)
-		job := WorkerJob{Edges: c.Edges, Sources: sources, Offset: lo, Rate: c.Rate / float64(c.Workers()), Hold: c.Hold, Heartbeat: c.Heartbeat}
+		job := WorkerJob{Edges: c.Edges, Sources: sources, Offset: lo, Rate: c.Rate / float64(c.Workers()), Hold: c.Hold,
+			PingInterval: c.PingInterval, PingRounds: c.PingRounds}
 		for i := lo; i < hi; i++ {
 			job.Tokens = append(job.Tokens, users[i%len(users)].Token)
 		}
@@ -206,27 +252,36 @@ func Connect(ctx context.Context, c ConnectConfig, self string, progress Progres
 		}
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		children = append(children, child{cmd, sc})
+		children = append(children, &child{cmd: cmd, lines: sc})
 	}
-	read := func(ch child, phase string) (WorkerResult, error) {
+	next := func(ch *child, want string) (WorkerResult, error) {
 		var res WorkerResult
 		if !ch.lines.Scan() {
-			return res, fmt.Errorf("worker ended before %q: %v", phase, ch.lines.Err())
+			return res, fmt.Errorf("worker ended before %q: %v", want, ch.lines.Err())
 		}
-		if err := json.Unmarshal(ch.lines.Bytes(), &res); err != nil || res.Phase != phase {
-			return res, fmt.Errorf("worker: bad %q line: %v", phase, err)
+		if err := json.Unmarshal(ch.lines.Bytes(), &res); err != nil {
+			return res, fmt.Errorf("worker: bad %q line: %v", want, err)
+		}
+		if res.Phase == "done" {
+			ch.final = &res
 		}
 		return res, nil
 	}
 	var connect stats.Samples
-	total := WorkerResult{CloseCodes: map[string]int{}, Errors: map[string]int{}}
+	total := WorkerResult{PerEdge: make([]int, len(c.Edges)), CloseCodes: map[string]int{}, Errors: map[string]int{}}
 	for i, ch := range children {
-		res, err := read(ch, "connected")
+		res, err := next(ch, "connected")
 		if err != nil {
 			return err
 		}
+		if res.Phase != "connected" {
+			return fmt.Errorf("worker: %q line before \"connected\"", res.Phase)
+		}
 		total.Attempted += res.Attempted
 		total.Connected += res.Connected
+		for e, n := range res.PerEdge {
+			total.PerEdge[e] += n
+		}
 		for _, us := range res.ConnectUS {
 			connect.Add(time.Duration(us) * time.Microsecond)
 		}
@@ -237,13 +292,32 @@ func Connect(ctx context.Context, c ConnectConfig, self string, progress Progres
 			progress("workers connected", i+1, len(children))
 		}
 	}
-	// Every child has ramped and is holding: the edges' memory now is the cost of the connections.
-	rssAfter := edgeMemory(ctx, c)
-	for _, ch := range children {
-		res, err := read(ch, "done")
-		if err != nil {
-			return err
+	// Every child has ramped and is holding: the edges' memory now is the cost of idle connections.
+	stages := []memSample{before, mem.sample(ctx)}
+	// Then after each ping round: what the connections cost once they have been used.
+rounds:
+	for k := 1; k <= c.PingRounds; k++ {
+		for _, ch := range children {
+			res, err := next(ch, "round")
+			if err != nil {
+				return err
+			}
+			if res.Phase != "round" || res.Round != k {
+				break rounds // the hold ended first (or the worker had no connection): fewer rounds
+			}
 		}
+		stages = append(stages, mem.sample(ctx))
+		if progress != nil {
+			progress("ping rounds", k, c.PingRounds)
+		}
+	}
+	for _, ch := range children {
+		for ch.final == nil {
+			if _, err := next(ch, "done"); err != nil {
+				return err
+			}
+		}
+		res := ch.final
 		total.PingsSent += res.PingsSent
 		total.Pongs += res.Pongs
 		total.Disconnects += res.Disconnects
@@ -266,86 +340,169 @@ func Connect(ctx context.Context, c ConnectConfig, self string, progress Progres
 	if total.PingsSent > 0 {
 		r.Set("pong_pct", 100*float64(total.Pongs)/float64(total.PingsSent))
 	}
+	r.Set("ping_rounds_measured", float64(len(stages)-2))
 	r.Set("disconnects", float64(total.Disconnects))
 	r.Details["connect"] = s
 	r.Details["errors"] = total.Errors
 	r.Details["close_codes"] = total.CloseCodes
-	if rssBefore >= 0 && rssAfter >= 0 && total.Connected > 0 {
-		r.Set("edge_rss_before_kb", float64(rssBefore)/1024)
-		r.Set("edge_rss_after_kb", float64(rssAfter)/1024)
-		r.Set("rss_per_conn_kb", float64(rssAfter-rssBefore)/1024/float64(total.Connected))
-	}
+	mem.report(r, stages, total.Connected, total.PerEdge)
 	return nil
 }
 
-// edgeMemory sums the edges' resident memory in bytes: VmRSS of the given pids, or the
-// process_resident_memory_bytes of the metrics URLs; -1 when neither was given or one failed.
-func edgeMemory(ctx context.Context, c ConnectConfig) int64 {
-	if len(c.EdgePIDs) == 0 && len(c.Metrics) == 0 {
-		return -1
-	}
-	var sum int64
-	for _, pid := range c.EdgePIDs {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			return -1
-		}
-		kb, ok := VmRSS(string(b))
-		if !ok {
-			return -1
-		}
-		sum += kb * 1024
-	}
-	for _, u := range c.Metrics {
-		v, err := scrapeRSS(ctx, u)
-		if err != nil {
-			return -1
-		}
-		sum += v
-	}
-	return sum
+// edgeMem measures the edges' resident memory: VmRSS of each -edge-pid (and the
+// process_resident_memory_bytes of each -edge-metrics URL, in the sum only). A pid is matched to
+// its -edges URL by the port it listens on, so per-edge figures divide by that edge's connections;
+// when the ports cannot be read, pids given one per edge are taken in the order of -edges.
+type edgeMem struct {
+	c      ConnectConfig
+	byEdge []int  // edge index -> pid; nil when unmatched
+	match  string // "ports", "order" or "none"
 }
 
-// VmRSS reads the VmRSS line (kB) of /proc/<pid>/status.
-func VmRSS(status string) (int64, bool) {
-	for line := range strings.SplitSeq(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				v, err := strconv.ParseInt(f[0], 10, 64)
-				return v, err == nil
+func newEdgeMem(c ConnectConfig, ports func(pid int) ([]int, error)) edgeMem {
+	m := edgeMem{c: c, match: "none"}
+	if len(c.EdgePIDs) == 0 {
+		return m
+	}
+	byEdge := make([]int, len(c.Edges))
+	matched := 0
+	for e, raw := range c.Edges {
+		port := urlPort(raw)
+		for _, pid := range c.EdgePIDs {
+			ps, err := ports(pid)
+			if err != nil {
+				continue
+			}
+			if slices.Contains(ps, port) {
+				if byEdge[e] != 0 {
+					byEdge[e] = -1 // two pids claim the port: do not guess
+				} else {
+					byEdge[e] = pid
+				}
+			}
+		}
+		if byEdge[e] > 0 {
+			matched++
+		}
+	}
+	switch {
+	case matched == len(c.Edges):
+		m.byEdge, m.match = byEdge, "ports"
+	case len(c.EdgePIDs) == len(c.Edges):
+		m.byEdge, m.match = c.EdgePIDs, "order"
+	}
+	return m
+}
+
+// urlPort is the port of a ws/wss/http URL, explicit or implied by the scheme.
+func urlPort(raw string) int {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return 0
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "wss" || u.Scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// memSample is the edges' memory at one moment, in kB: the sum over every pid and metrics URL
+// (-1 when one failed or none was given) and per matched edge (-1 unknown).
+type memSample struct {
+	sumKB  int64
+	edgeKB []int64
+}
+
+func (m edgeMem) sample(ctx context.Context) memSample {
+	s := memSample{sumKB: -1, edgeKB: make([]int64, len(m.c.Edges))}
+	for e := range s.edgeKB {
+		s.edgeKB[e] = -1
+		if m.byEdge != nil {
+			if kb, err := rssKB(m.byEdge[e]); err == nil {
+				s.edgeKB[e] = kb
 			}
 		}
 	}
-	return 0, false
+	if len(m.c.EdgePIDs) == 0 && len(m.c.Metrics) == 0 {
+		return s
+	}
+	var sum int64
+	for _, pid := range m.c.EdgePIDs {
+		kb, err := rssKB(pid)
+		if err != nil {
+			return s
+		}
+		sum += kb
+	}
+	hc := &http.Client{}
+	for _, u := range m.c.Metrics {
+		v, err := scrapeMetric(ctx, hc, u, "process_resident_memory_bytes")
+		if err != nil {
+			return s
+		}
+		sum += int64(v) / 1024
+	}
+	s.sumKB = sum
+	return s
 }
 
-func scrapeRSS(ctx context.Context, u string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return 0, err
-	}
-	return MetricValue(string(b), "process_resident_memory_bytes")
+// edgeFigures is one edge's memory in the report's details.
+type edgeFigures struct {
+	URL             string    `json:"url"`
+	PID             int       `json:"pid"`
+	Connections     int       `json:"connections"`
+	RSSBeforeKB     int64     `json:"rss_before_kb"`
+	RSSIdleKB       int64     `json:"rss_idle_kb"`
+	RSSRoundsKB     []int64   `json:"rss_after_round_kb,omitempty"`
+	PerConnIdleKB   float64   `json:"per_conn_idle_kb"`
+	PerConnRoundsKB []float64 `json:"per_conn_after_round_kb,omitempty"`
 }
 
-// MetricValue reads an unlabelled sample from a Prometheus text exposition.
-func MetricValue(text, name string) (int64, error) {
-	for line := range strings.SplitSeq(text, "\n") {
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			return int64(f), err
+// report writes the memory figures: stages[0] before the ramp, [1] idle, [1+k] after round k.
+// Per connection = (stage - before) / connections, summed over the edges and per edge.
+func (m edgeMem) report(r *report.Report, stages []memSample, connected int, perEdge []int) {
+	r.Details["edge_pid_match"] = m.match
+	before, idle := stages[0], stages[1]
+	if before.sumKB >= 0 && idle.sumKB >= 0 && connected > 0 {
+		r.Set("edge_rss_before_kb", float64(before.sumKB))
+		r.Set("edge_rss_after_kb", float64(idle.sumKB))
+		r.Set("rss_per_conn_kb", float64(idle.sumKB-before.sumKB)/float64(connected))
+		for k, st := range stages[2:] {
+			if st.sumKB < 0 {
+				continue
+			}
+			v := float64(st.sumKB-before.sumKB) / float64(connected)
+			r.Set(fmt.Sprintf("rss_per_conn_kb_round%d", k+1), v)
+			if k == len(stages)-3 {
+				r.Set("rss_per_conn_kb_pinged", v) // after the last round measured
+			}
 		}
 	}
-	return 0, errors.New(name + " not exposed")
+	if m.byEdge == nil {
+		return
+	}
+	var edges []edgeFigures
+	for e, u := range m.c.Edges {
+		ef := edgeFigures{URL: u, PID: m.byEdge[e], Connections: perEdge[e], RSSBeforeKB: before.edgeKB[e], RSSIdleKB: idle.edgeKB[e]}
+		ok := ef.RSSBeforeKB >= 0 && ef.RSSIdleKB >= 0 && ef.Connections > 0
+		if ok {
+			ef.PerConnIdleKB = float64(ef.RSSIdleKB-ef.RSSBeforeKB) / float64(ef.Connections)
+			r.Set(fmt.Sprintf("edge%d_rss_per_conn_kb", e), ef.PerConnIdleKB)
+		}
+		for k, st := range stages[2:] {
+			ef.RSSRoundsKB = append(ef.RSSRoundsKB, st.edgeKB[e])
+			if ok && st.edgeKB[e] >= 0 {
+				v := float64(st.edgeKB[e]-ef.RSSBeforeKB) / float64(ef.Connections)
+				ef.PerConnRoundsKB = append(ef.PerConnRoundsKB, v)
+				r.Set(fmt.Sprintf("edge%d_rss_per_conn_kb_round%d", e, k+1), v)
+			}
+		}
+		edges = append(edges, ef)
+	}
+	r.Details["edges"] = edges
 }
 
 // SetupError marks a failure of the setup phase (exit code 3).

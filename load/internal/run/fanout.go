@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/parley-im/parley/events"
@@ -15,7 +14,8 @@ import (
 
 // Fanout runs the fanout mode: one group of Members online users; the owner sends Messages messages
 // one after another over HTTP, each once the previous one reached everybody (or Grace passed), and
-// the time until each member has each message is measured.
+// the time until each member has each message is measured. Answers, order and history are checked
+// as in the chat mode.
 func Fanout(ctx context.Context, c FanoutConfig, progress Progress, r *report.Report) error {
 	h := api.NewHTTP(c.Gateway, max(c.SetupConcurrency, 16))
 	users, err := SetupUsers(ctx, h, c.Common, c.Members, progress)
@@ -26,33 +26,21 @@ func Fanout(ctx context.Context, c FanoutConfig, progress Progress, r *report.Re
 	if err != nil {
 		return &SetupError{err}
 	}
-	var mu sync.Mutex
-	var current string // client_msg_id in flight
-	var sentAt time.Time
-	got := map[int]bool{}
-	allIn := make(chan struct{}, 1)
-	var perMember stats.Samples
-	dups := 0
-	conns, err := connectUsers(ctx, c.Common, users, progress, func(u int, m events.Message) {
-		now := time.Now()
-		mu.Lock()
-		defer mu.Unlock()
-		if m.ClientMsgID != current || u == 0 {
-			return
+	all := make([]int, len(users))
+	for i := range all {
+		all[i] = i
+	}
+	members := [][]int{all}
+	tr := newTracker(msgPrefix(c.RunID, time.Now()), []string{conv}, members)
+	// Buffered: the last member's push can arrive before the HTTP answer of its send.
+	allIn := make(chan int, 1)
+	tr.onComplete = func(i int) {
+		select {
+		case allIn <- i:
+		default:
 		}
-		if got[u] {
-			dups++
-			return
-		}
-		got[u] = true
-		perMember.Add(now.Sub(sentAt))
-		if len(got) == len(users)-1 {
-			select {
-			case allIn <- struct{}{}:
-			default:
-			}
-		}
-	}, nil)
+	}
+	conns, cst, err := connectUsers(ctx, c.Common, users, c.Ack, progress, tr.onFrame)
 	if err != nil {
 		return &SetupError{err}
 	}
@@ -61,44 +49,43 @@ func Fanout(ctx context.Context, c FanoutConfig, progress Progress, r *report.Re
 	var complete stats.Samples
 	missing := 0
 	for k := range c.Messages {
-		id := c.RunID + ".f" + strconv.Itoa(k)
-		mu.Lock()
-		current, sentAt, got = id, time.Now(), map[int]bool{}
 		select { // a late "all in" of the previous message must not end this one
 		case <-allIn:
 		default:
 		}
-		mu.Unlock()
-		if _, err := h.Send(ctx, users[0].Token, conv, events.SendMessage{ClientMsgID: id, Type: events.MessageText, Text: "fanout " + strconv.Itoa(k)}); err != nil {
-			return fmt.Errorf("send %d: %w", k, err)
-		}
-		select {
-		case <-allIn:
-			mu.Lock()
-			complete.Add(time.Since(sentAt))
-			mu.Unlock()
-		case <-time.After(c.Grace):
-			mu.Lock()
-			missing += len(users) - 1 - len(got)
-			mu.Unlock()
-		case <-ctx.Done():
-			return ctx.Err()
+		idx, id := tr.newMsg(0, 0)
+		sentAt := time.Now()
+		httpSend(ctx, h, tr, users[0].Token, conv, idx, events.SendMessage{ClientMsgID: id, Type: events.MessageText, Text: "fanout " + strconv.Itoa(k)})
+		timeout := time.After(c.Grace)
+	wait:
+		for {
+			select {
+			case i := <-allIn:
+				if i == idx {
+					complete.Add(time.Since(sentAt))
+					break wait
+				}
+			case <-timeout:
+				missing += len(users) - 1 - tr.recvOf(idx)
+				break wait
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if progress != nil {
 			progress("messages", k+1, c.Messages)
 		}
 	}
-	s, all := perMember.Summarize(), complete.Summarize()
+	setConnFigures(r, conns, cst)
+	hist := readHistories(ctx, h, users, members, []string{conv})
+	f := tr.settle(hist)
+	f.set(r)
+	untilAll := complete.Summarize()
 	r.Set("members", float64(len(users)))
 	r.Set("messages", float64(c.Messages))
-	r.Set("deliveries", float64(s.Count))
-	r.Set("p50_ms", s.P50MS)
-	r.Set("p99_ms", s.P99MS)
-	r.Set("max_ms", s.MaxMS)
-	r.Set("all_members_max_ms", all.MaxMS)
+	r.Set("all_members_max_ms", untilAll.MaxMS)
 	r.Set("missing", float64(missing))
-	r.Set("dup", float64(dups))
-	r.Details["per_member"] = s
-	r.Details["until_all_members"] = all
-	return nil
+	r.Details["per_member"] = f.Latency
+	r.Details["until_all_members"] = untilAll
+	return historyError(hist)
 }
