@@ -39,7 +39,7 @@ func newEnv(t *testing.T, sendCfg send.Config) *env {
 	mux := http.NewServeMux()
 	sendCfg.Topic = mt.BrokerTopic
 	conversations.New(conversations.Config{}, conversations.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)
-	send.New(sendCfg, send.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)
+	send.New(sendCfg, send.Deps{Pool: pool, Relay: mt.Relay(t, ob), Log: log}).Routes(mux)
 	read.New(read.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)
 	revoke.New(revoke.Config{}, revoke.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)
 	return &env{t: t, pool: pool, pub: pub, mux: mux}

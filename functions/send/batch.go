@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -13,8 +14,8 @@ import (
 	"github.com/parley-im/parley/infra/postgres"
 )
 
-// groupCommit batches concurrent sends into one transaction and one outbox flush: under load each
-// commit (one WAL flush) and each "mark published" update serve many messages instead of one. There
+// groupCommit batches concurrent sends into one transaction and hands their facts to the relay in
+// one piece: under load each commit (one WAL flush) serves many messages instead of one. There
 // is no background goroutine: a caller that finds a free committer slot becomes the leader and
 // commits whatever is queued, its own message included, until the queue is empty. With no
 // concurrency a batch is one message and costs what a plain insert does.
@@ -26,6 +27,8 @@ type groupCommit struct {
 
 	mu    sync.Mutex
 	queue []*queued
+
+	largest atomic.Int64 // the largest batch committed so far (tests: proof that batching happened)
 }
 
 // queued is one caller's message. Everything published for it comes from its own fields: the
@@ -78,6 +81,9 @@ func (g *groupCommit) take() []*queued {
 }
 
 func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
+	if n := int64(len(batch)); n > g.largest.Load() {
+		g.largest.Store(n) // only leaders write, and a lost race only under-reports
+	}
 	// The batch belongs to many callers: one caller's cancellation must not fail the others.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -40,16 +40,20 @@ type Config struct {
 	MaxBatch   int
 }
 
-// Flusher publishes committed outbox events (*postgres.Outbox).
-type Flusher interface {
-	Flush(ctx context.Context, evs ...event.Event)
+// Relay publishes committed facts in the background, in the order handed over, leaving what it
+// cannot publish to the outbox sweep (*postgres.Relay).
+type Relay interface {
+	Enqueue(ctx context.Context, evs ...event.Event)
 }
 
 // Deps are send's clients.
 type Deps struct {
-	Pool   *pgxpool.Pool
-	Outbox Flusher
-	Log    *slog.Logger
+	Pool *pgxpool.Pool
+	// Relay publishes the facts after commit. A send is answered once its message is committed: the
+	// publish is off the critical path (on the broker path that is the ordered partition's), and the
+	// relay keeps the facts of one process in commit order. The caller runs it.
+	Relay Relay
+	Log   *slog.Logger
 }
 
 // Handler is the send function.
@@ -78,7 +82,7 @@ func New(cfg Config, d Deps) *Handler {
 		cfg.MaxBatch = 64
 	}
 	s := &store{pool: d.Pool, topic: cfg.Topic, log: d.Log}
-	flush := d.Outbox.Flush
+	flush := d.Relay.Enqueue
 	if cfg.FaultSkipPublish {
 		flush = func(ctx context.Context, evs ...event.Event) {
 			d.Log.WarnContext(ctx, "fault hook: stopped between commit and publish", "events", len(evs))

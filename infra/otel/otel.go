@@ -51,7 +51,8 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	}
 	t := &Telemetry{registry: prometheus.NewRegistry()}
 	// go_goroutines and the Go runtime's memory figures: a leak shows there first (parley-load soak).
-	t.registry.MustRegister(collectors.NewGoCollector())
+	t.registry.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})) // process_resident_memory_bytes, fds
 	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if cfg.OTLPEndpoint != "" {
 		eopts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(cfg.OTLPEndpoint)}

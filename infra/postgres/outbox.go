@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -138,4 +139,107 @@ func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) 
 		return nil
 	})
 	return n, err
+}
+
+// Relay publishes committed outbox events in the background, in the order they were handed over,
+// so a caller can answer as soon as its transaction commits: the publish and the "mark published"
+// update leave the request's critical path (for an ordered trigger, the partition's). One goroutine
+// publishes everything queued meanwhile in one call, so under load a publish serves many commits.
+// An event that cannot be queued or published stays in its outbox row for Sweep: nothing is lost,
+// it is only late (and counted, see Outbox).
+type Relay struct {
+	o     *Outbox
+	queue chan []event.Event
+	idle  chan struct{} // closed and replaced each time the relay has nothing in hand
+	mu    sync.Mutex
+	busy  int // event batches queued or being published
+}
+
+// NewRelay returns a relay over o holding at most queue batches; call Run.
+func (o *Outbox) NewRelay(queue int) *Relay {
+	if queue <= 0 {
+		queue = 1024
+	}
+	return &Relay{o: o, queue: make(chan []event.Event, queue), idle: make(chan struct{})}
+}
+
+// Enqueue hands committed events to the relay without blocking. When the queue is full they are
+// left to the sweep (logged and counted).
+func (r *Relay) Enqueue(ctx context.Context, evs ...event.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.busy++
+	r.mu.Unlock()
+	select {
+	case r.queue <- evs:
+	default:
+		r.done(1)
+		r.o.publishFailures.Add(ctx, 1)
+		r.o.log.WarnContext(ctx, "outbox relay queue full; the sweep will publish", "events", len(evs), "first_id", evs[0].ID())
+	}
+}
+
+// Run publishes until ctx ends, then publishes what is still queued (with a short grace) and returns.
+func (r *Relay) Run(ctx context.Context) {
+	for {
+		select {
+		case evs := <-r.queue:
+			r.publish(ctx, evs)
+		case <-ctx.Done():
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			for {
+				select {
+				case evs := <-r.queue:
+					r.publish(dctx, evs)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// maxRelayBatch bounds the events of one publish.
+const maxRelayBatch = 1000
+
+// publish flushes first and whatever else is queued now, in queue order, in one call.
+func (r *Relay) publish(ctx context.Context, first []event.Event) {
+	all, n := append([]event.Event(nil), first...), 1
+	for len(all) < maxRelayBatch {
+		select {
+		case evs := <-r.queue:
+			all = append(all, evs...)
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	r.o.Flush(context.WithoutCancel(ctx), all...)
+	r.done(n)
+}
+
+func (r *Relay) done(n int) {
+	r.mu.Lock()
+	r.busy -= n
+	if r.busy == 0 {
+		close(r.idle)
+		r.idle = make(chan struct{})
+	}
+	r.mu.Unlock()
+}
+
+// Idle returns a channel closed once nothing is queued or being published (tests wait on it).
+func (r *Relay) Idle() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.busy == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return r.idle
 }

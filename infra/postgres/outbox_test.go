@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -94,4 +95,65 @@ func TestOutboxPublishesAfterCommitAndSweepsLeftovers(t *testing.T) {
 	if want := []string{"e1", "e2"}; len(pub.got) != 2 || pub.got[0] != want[0] || pub.got[1] != want[1] {
 		t.Fatalf("published %v, want %v", pub.got, want)
 	}
+}
+
+// The relay publishes what it is handed in hand-over order (many hand-overs per publish under load),
+// marks the rows published, and leaves to the sweep what it cannot publish.
+func TestRelayPublishesInOrderAndLeavesFailuresToSweep(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.New(t)
+	pub := &recorder{}
+	ob := postgres.NewOutbox(pool, pub, "broker", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var want []string
+	var evs [][]event.Event
+	for i := range 200 {
+		e := fact(t, fmt.Sprintf("r%03d", i))
+		if err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return ob.Add(ctx, tx, e) }); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e.ID())
+		evs = append(evs, []event.Event{e})
+	}
+	r := ob.NewRelay(0)
+	for _, e := range evs { // queued before Run: the first publish takes many hand-overs at once
+		r.Enqueue(ctx, e...)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(rctx); close(done) }()
+	select {
+	case <-r.Idle():
+	case <-time.After(5 * time.Second):
+		t.Fatal("relay not idle")
+	}
+	pub.mu.Lock()
+	got := append([]string(nil), pub.got...)
+	pub.mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("published %v\nwant %v", got, want)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d rows left unpublished (%v)", left, err)
+	}
+
+	// The broker fails: the event stays for the sweep, which publishes it once the broker is back.
+	pub.mu.Lock()
+	pub.fail = true
+	pub.mu.Unlock()
+	late := fact(t, "late")
+	if err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return ob.Add(ctx, tx, late) }); err != nil {
+		t.Fatal(err)
+	}
+	r.Enqueue(ctx, late)
+	<-r.Idle()
+	pub.mu.Lock()
+	pub.fail = false
+	pub.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	if n, err := ob.Sweep(ctx, time.Millisecond, 10); err != nil || n != 1 {
+		t.Fatalf("sweep published %d (%v), want the one the relay could not", n, err)
+	}
+	cancel()
+	<-done
 }

@@ -132,7 +132,9 @@ func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	}
 	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), Topic: d.Cfg.BrokerTopic,
 		FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
-	return send.New(cfg, send.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+	relay := d.Outbox.NewRelay(0)
+	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
+	return send.New(cfg, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, opts)
 }
 
 // Read is the read function.

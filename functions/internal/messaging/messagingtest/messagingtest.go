@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -74,6 +75,26 @@ func (p *Publisher) PublishCalls() int {
 func Outbox(pool *pgxpool.Pool) (*postgres.Outbox, *Publisher) {
 	pub := &Publisher{}
 	return postgres.NewOutbox(pool, pub, BrokerTopic, Log()), pub
+}
+
+// Relay runs a relay over ob for the test's lifetime.
+func Relay(tb testing.TB, ob *postgres.Outbox) *postgres.Relay {
+	r := ob.NewRelay(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// Published waits until r has published everything handed to it (bounded by a few seconds).
+func Published(tb testing.TB, r *postgres.Relay) {
+	tb.Helper()
+	select {
+	case <-r.Idle():
+	case <-time.After(5 * time.Second):
+		tb.Fatal("relay still publishing after 5s")
+	}
 }
 
 // As returns ctx authenticated as userID.
