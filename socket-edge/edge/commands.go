@@ -18,13 +18,34 @@ import (
 // connection's commands in order and pushes back on a client faster than the broker.
 const publishTimeout = 5 * time.Second
 
+// maxAckFrameBytes: a frame this small is parsed before it is charged, so that an ack can take the
+// ack budget instead of the frame budget. A real ack is about 100 bytes; anything bigger pays the
+// frame budget before it is parsed, so an ignored ack costs at most the decoding of 512 bytes.
+const maxAckFrameBytes = 512
+
 // handleFrame dispatches one client frame. Not valid JSON at all: close 1008. Valid JSON of the wrong
 // shape, an unknown type or bad data: an error frame invalid_argument answering the frame's id.
+// Every frame but a small well-formed ack spends the frame budget (over it: close 4008).
 func (c *conn) handleFrame(data []byte) {
+	small := len(data) <= maxAckFrameBytes
+	if !small && !c.allow() {
+		c.rateLimited()
+		return
+	}
 	f, err := parseFrame(data)
 	if errors.Is(err, errNotJSON) {
 		c.closeWith(events.ClosePolicy, "frames must be JSON")
 		return
+	}
+	if small {
+		if err == nil && f.Type == events.FrameAck {
+			c.ackFrame(f)
+			return
+		}
+		if !c.allow() {
+			c.rateLimited()
+			return
+		}
 	}
 	if err != nil {
 		c.sendError("", err)
@@ -33,17 +54,10 @@ func (c *conn) handleFrame(data []byte) {
 	switch f.Type {
 	case events.FramePing:
 		c.enqueue(renderFrame(events.FramePong, f.ID, nil))
-	case events.FrameAck:
-		var a events.ReadFrame
-		if err := decodeData(f.Data, &a); err != nil {
+	case events.FrameAck: // too big for the ack path; already charged as a frame
+		if err := c.applyAck(f); err != nil {
 			c.sendError(f.ID, err)
-			return
 		}
-		if a.ConversationID == "" {
-			c.sendError(f.ID, events.Invalid("conversation_id", "is required"))
-			return
-		}
-		c.ack(a.ConversationID, a.Seq)
 	case events.FrameSend:
 		var s events.SendFrame
 		if err := decodeData(f.Data, &s); err != nil {
@@ -84,6 +98,36 @@ func (c *conn) handleFrame(data []byte) {
 	default:
 		c.sendError(f.ID, events.Invalid("type", "unknown frame type %q", f.Type))
 	}
+}
+
+// ackFrame handles a small ack on its own budget: over it the ack is ignored and counted (the next
+// admitted ack covers it, being cumulative); a malformed one is answered like any bad frame and so
+// pays a frame token, or the ack budget would buy error frames.
+func (c *conn) ackFrame(f events.Frame) {
+	if !c.allowAck() {
+		c.edge.stats.acksIgnored.Add(1)
+		return
+	}
+	if err := c.applyAck(f); err != nil {
+		if !c.allow() {
+			c.rateLimited()
+			return
+		}
+		c.sendError(f.ID, err)
+	}
+}
+
+func (c *conn) applyAck(f events.Frame) error {
+	var a events.ReadFrame
+	if err := decodeData(f.Data, &a); err != nil {
+		return err
+	}
+	if a.ConversationID == "" {
+		return events.Invalid("conversation_id", "is required")
+	}
+	c.edge.stats.acks.Add(1)
+	c.ack(a.ConversationID, a.Seq)
+	return nil
 }
 
 // errNotJSON: the frame is not JSON at all (the connection is closed with 1008).

@@ -13,10 +13,11 @@
 //   - enqueue never blocks: the delivery path appends and returns. A connection whose queue would pass
 //     Config.OutboundQueueBytes is closed with 4009 (slow consumer) instead of growing memory;
 //   - a delivery is rendered once into a frame and the same byte slice is queued to every recipient;
-//     queued slices are never modified after they are shared.
+//     queued slices are never modified after they are shared;
+//   - acks have a budget apart from every other frame, so acking every push never closes a client.
 //
 // Files by job: server.go (config, upgrade, auth), conn.go (read/write loops, queue, heartbeat, rate
-// limit, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
+// limits, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
 // resends), commands.go (client frames -> commands, pending answers), calls.go (call.* frames),
 // presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use tickets).
 package edge

@@ -62,9 +62,15 @@ type Config struct {
 	// MaxFrameBytes is the read limit; a bigger frame closes the connection with 1009. Default 64 KiB.
 	MaxFrameBytes int64
 	// RateLimit frames per second per connection with a burst of RateBurst; exceeding it closes with
-	// 4008. Defaults 20/s and 60.
+	// 4008. Every frame but a well-formed ack counts. Defaults 20/s and 60.
 	RateLimit float64
 	RateBurst float64
+	// AckRateLimit acks per second per connection with a burst of AckBurst: a budget of their own, so
+	// that acking every push of a busy conversation never closes a client; acks over it are ignored
+	// (and counted), never a close. It only bounds the CPU one connection's acks can take. Defaults
+	// 500/s and 1000.
+	AckRateLimit float64
+	AckBurst     float64
 	// WriteTimeout bounds one coalesced write; default 10s.
 	WriteTimeout time.Duration
 	// PresenceTTL is the lifetime of a device lease (refreshed every third of it); default 60s.
@@ -109,6 +115,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = 60
+	}
+	if c.AckRateLimit <= 0 {
+		c.AckRateLimit = 500
+	}
+	if c.AckBurst <= 0 {
+		c.AckBurst = 1000
 	}
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = 512
@@ -158,6 +170,7 @@ type Edge struct {
 	hub      *hub
 	cmds     *pendingCommands
 	presence *presence
+	epoch    time.Time // origin of mono()
 	source   string
 	allowAny bool
 	origins  map[string]bool
@@ -178,6 +191,8 @@ type stats struct {
 	resent      atomic.Int64
 	delivered   atomic.Int64
 	connections atomic.Int64
+	acks        atomic.Int64
+	acksIgnored atomic.Int64
 }
 
 // New validates cfg and builds an edge. Call Run to consume deliveries and keep leases.
@@ -199,6 +214,7 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		deps:    deps,
 		log:     deps.Log.With("edge", cfg.EdgeID),
 		hub:     newHub(),
+		epoch:   time.Now(),
 		source:  events.Source("socket-edge/" + cfg.EdgeID),
 		origins: map[string]bool{},
 	}
@@ -248,6 +264,9 @@ func (e *Edge) ConsumingPartitions() int { return int(e.consuming.Load()) }
 
 // Connections is the number of open connections.
 func (e *Edge) Connections() int { return int(e.stats.connections.Load()) }
+
+// mono is the time since the edge started, on the monotonic clock (the rate limiters' clock).
+func (e *Edge) mono() int64 { return int64(time.Since(e.epoch)) }
 
 // serveWS authenticates, upgrades and starts the connection's read loop, then returns so the
 // handler goroutine's stack is not kept for the connection's life.

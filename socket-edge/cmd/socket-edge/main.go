@@ -18,6 +18,7 @@
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
+//	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
 //	LOG_LEVEL             debug|info|warn|error (info)
 //	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
 package main
@@ -162,6 +163,15 @@ func loadConfig() (config, error) {
 		if c.edge.OutboundQueueBytes, err = strconv.Atoi(v); err != nil {
 			return c, fmt.Errorf("OUTBOUND_QUEUE_BYTES: %w", err)
 		}
+	}
+	if v := os.Getenv("ACK_RATE_LIMIT"); v != "" {
+		r, b, ok := strings.Cut(v, "/")
+		rate, err1 := strconv.ParseFloat(r, 64)
+		burst, err2 := strconv.ParseFloat(b, 64)
+		if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+			return c, fmt.Errorf("ACK_RATE_LIMIT: %q is not rate/burst", v)
+		}
+		c.edge.AckRateLimit, c.edge.AckBurst = rate, burst
 	}
 	return c, nil
 }

@@ -1,0 +1,123 @@
+package edge
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/parley-im/parley/events"
+)
+
+func messageDelivery(conv string, seq int64, recipients ...string) events.Delivery {
+	return events.Delivery{Recipients: recipients, Event: events.DeliveredEvent{ID: newID(),
+		Type: events.TypeMessageCreated, Time: time.Now().UTC(), Data: messageData(conv, seq)}}
+}
+
+func ackFrame(conv string, seq int64) map[string]any {
+	return map[string]any{"type": "ack", "data": map[string]any{"conversation_id": conv, "seq": seq}}
+}
+
+// A client that acks every message push, as docs/protocol.md asks, in a conversation far busier than
+// the frame budget (20/s, bursts of 60) is never closed, and every one of its acks is applied.
+func TestAckingEveryPushNeverCloses(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.dial("u1", "s1")
+	const n = 450
+	done := make(chan error, 1)
+	go func() { // the client: ack each push at once; after the last, prove the connection is open
+		seen := 0
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				done <- fmt.Errorf("after %d pushes: %w", seen, err)
+				return
+			}
+			var f events.Frame
+			_ = json.Unmarshal(b, &f)
+			switch f.Type {
+			case events.FramePong:
+				done <- nil
+				return
+			case events.FrameMessage:
+				var m events.MessageFact
+				_ = json.Unmarshal(f.Data, &m)
+				if err := c.WriteJSON(ackFrame(m.Message.ConversationID, m.Message.Seq)); err != nil {
+					done <- err
+					return
+				}
+				if seen++; seen == n {
+					if err := c.WriteJSON(map[string]any{"type": "ping", "id": "end"}); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+		}
+	}()
+	// 3 pushes every 10 ms: ~300/s, 15 times the frame budget.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for seq := int64(1); seq <= n; {
+		<-tick.C
+		for range 3 {
+			h.e.Deliver(messageDelivery("c1", seq, "u1"))
+			seq++
+		}
+	}
+	if rate := n / time.Since(start).Seconds(); rate < 100 {
+		t.Fatalf("pushed only %.0f/s; the test needs > 100/s to mean anything", rate)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("acking client: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("acking client did not finish")
+	}
+	if got := h.e.stats.acks.Load(); got != n {
+		t.Fatalf("%d acks applied, want %d", got, n)
+	}
+	if ig, rc := h.e.stats.acksIgnored.Load(), h.e.stats.rateClosed.Load(); ig != 0 || rc != 0 {
+		t.Fatalf("acks ignored %d, rate closes %d; want none", ig, rc)
+	}
+}
+
+// Acks over their own budget are ignored and counted, not a close; every other frame still spends
+// the frame budget, and a flood of them still closes with 4008.
+func TestAcksOverBudgetIgnoredNonAckFloodCloses4008(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.AckRateLimit = 10; c.AckBurst = 20; c.RateLimit = 10; c.RateBurst = 20 })
+	c, _ := h.dial("u1", "s1")
+	const n = 500
+	for i := range n {
+		if err := c.WriteJSON(ackFrame("c1", int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(t, c, "ping", "after-acks", nil)
+	if f := readUntil(t, c, events.FramePong); f.ID != "after-acks" {
+		t.Fatalf("pong %+v", f)
+	}
+	applied, ignored := h.e.stats.acks.Load(), h.e.stats.acksIgnored.Load()
+	if applied+ignored != n || ignored < n/2 || applied < 20 {
+		t.Fatalf("acks applied %d, ignored %d; want the burst (20) and a little more applied, the rest ignored", applied, ignored)
+	}
+	go func() {
+		for range 500 {
+			if c.WriteMessage(websocket.TextMessage, []byte(`{"type":"typing","data":{"conversation_id":"c1","state":"start"}}`)) != nil {
+				return
+			}
+		}
+	}()
+	if code := closeCode(t, c, 5*time.Second); code != events.CloseRateLimited {
+		t.Fatalf("close code %d, want 4008", code)
+	}
+	if got := h.e.stats.rateClosed.Load(); got != 1 {
+		t.Fatalf("4008 closes counted %d, want 1", got)
+	}
+}
