@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
@@ -31,7 +33,10 @@ type conn struct {
 	id        string // connection id: the session part of correlation ids
 	sessionID string // auth session (sid), sent in hello; equals id when the token has none
 	userID    string
-	expiresAt time.Time
+	expiresAt int64 // token expiry, unix nanoseconds (0: none); a time.Time would take 16 bytes more
+	// the trace of the upgrade request, for the connection's log lines (ids only: 24 bytes)
+	traceID trace.TraceID
+	spanID  trace.SpanID
 
 	// reader-owned: the frame budget, the ack budget, and when both were last refilled (nanoseconds
 	// on the edge's monotonic clock: 8 bytes where a time.Time takes 24, for every idle connection)
@@ -54,14 +59,32 @@ type conn struct {
 	pushed      *pushedSeqs // nil until the first message push
 }
 
-func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal) *conn {
+func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal, sc trace.SpanContext) *conn {
 	id := newID()
 	sid := p.SessionID
 	if sid == "" {
 		sid = id
 	}
-	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: p.ExpiresAt,
+	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: unixNano(p.ExpiresAt),
+		traceID: sc.TraceID(), spanID: sc.SpanID(),
 		tokens: e.cfg.RateBurst, ackTokens: e.cfg.AckBurst, last: e.mono()}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// traceContext carries the connection's trace (its upgrade request), so the logger stamps trace_id
+// on the connection's own log lines (closes).
+func (c *conn) traceContext() context.Context {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: c.traceID, SpanID: c.spanID, TraceFlags: trace.FlagsSampled})
+	if !sc.IsValid() {
+		return context.Background()
+	}
+	return trace.ContextWithSpanContext(context.Background(), sc)
 }
 
 // enqueue queues one frame for writing without blocking. It returns false when the frame was not
@@ -74,10 +97,13 @@ func (c *conn) enqueue(frame []byte) bool {
 		return false
 	}
 	if c.queued+len(frame) > c.edge.cfg.OutboundQueueBytes {
+		queued := c.queued
 		c.queue, c.queued = nil, 0
 		c.startCloseLocked(events.CloseSlowConsumer, "slow consumer: reconnect and pull")
 		c.mu.Unlock()
 		c.edge.stats.slowClosed.Add(1)
+		c.edge.log.WarnContext(c.traceContext(), "connection closed: slow consumer", "close_code", events.CloseSlowConsumer,
+			"conn", c.id, "user", c.userID, "queued_bytes", queued, "frame_bytes", len(frame))
 		return false
 	}
 	c.queue = append(c.queue, frame)
@@ -100,6 +126,7 @@ func (c *conn) startCloseLocked(code int, reason string) {
 		return
 	}
 	c.closing, c.closeCode, c.closeReason = true, code, reason
+	c.edge.stats.closes[closeKindOf(code)].Add(1)
 	if c.hb != nil {
 		c.hb.Stop()
 	}
@@ -174,14 +201,14 @@ func (c *conn) startHeartbeat() {
 
 func (c *conn) nextBeat() time.Duration {
 	d := c.edge.cfg.HeartbeatInterval
-	if !c.expiresAt.IsZero() {
-		d = min(d, max(time.Until(c.expiresAt), time.Millisecond))
+	if c.expiresAt != 0 {
+		d = min(d, max(time.Until(time.Unix(0, c.expiresAt)), time.Millisecond))
 	}
 	return d
 }
 
 func (c *conn) beat() {
-	if !c.expiresAt.IsZero() && !time.Now().Before(c.expiresAt) {
+	if c.expiresAt != 0 && time.Now().UnixNano() >= c.expiresAt {
 		c.closeWith(events.CloseUnauthenticated, "token expired")
 		return
 	}
@@ -235,6 +262,8 @@ func (c *conn) allowAck() bool {
 // rateLimited closes the connection with 4008 (frame budget spent). Reader-owned.
 func (c *conn) rateLimited() {
 	c.edge.stats.rateClosed.Add(1)
+	c.edge.log.WarnContext(c.traceContext(), "connection closed: rate limited", "close_code", events.CloseRateLimited,
+		"conn", c.id, "user", c.userID, "rate", c.edge.cfg.RateLimit, "burst", c.edge.cfg.RateBurst)
 	c.closeWith(events.CloseRateLimited, "rate limited")
 }
 
@@ -272,15 +301,34 @@ func (c *conn) readLoop() {
 	}
 }
 
+// readFailed ends reading. A connection the server was not already closing ended by the client
+// (a close frame: counted as normal), by the network or a missed heartbeat (1006), or by an
+// oversized frame (1009).
 func (c *conn) readFailed(err error) {
+	c.mu.Lock()
+	wasClosing := c.closing
 	if errors.Is(err, websocket.ErrReadLimit) {
-		// gorilla has already sent close 1009. Read the rest of the oversized frame before closing:
-		// closing with unread input makes the kernel send a reset that can overtake the close frame.
-		c.mu.Lock()
+		// gorilla has already sent close 1009.
 		c.closing, c.closeSent = true, true
 		c.mu.Unlock()
+		if !wasClosing {
+			c.edge.stats.closes[closeTooBig].Add(1)
+		}
+		// Read the rest of the oversized frame before closing: closing with unread input makes the
+		// kernel send a reset that can overtake the close frame.
 		_ = c.raw.Conn.SetReadDeadline(time.Now().Add(closeGrace))
 		_, _ = io.Copy(io.Discard, c.raw.Conn)
+		return
+	}
+	c.closing = true // from here a closeWith (4009 from a delivery, say) neither starts nor counts
+	c.mu.Unlock()
+	if !wasClosing {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			c.edge.stats.closes[closeNormal].Add(1)
+		} else {
+			c.edge.stats.closes[closeLost].Add(1)
+		}
 	}
 }
 

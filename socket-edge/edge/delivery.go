@@ -100,6 +100,9 @@ func (e *Edge) deliverRecord(m kafka.Message) {
 func (e *Edge) Deliver(d events.Delivery) {
 	e.stats.delivered.Add(1)
 	ev := d.Event
+	if !ev.Time.IsZero() {
+		e.metrics.recordLag(time.Since(ev.Time))
+	}
 	if ev.Type == events.TypeCommandRejected {
 		e.answerRejection(ev)
 		return
@@ -268,7 +271,11 @@ func (c *conn) push(frame []byte, conv string, seq int64) {
 	if conv != "" && !c.firstPush(conv, seq) {
 		return
 	}
-	if !c.enqueue(frame) || conv == "" {
+	if !c.enqueue(frame) {
+		return
+	}
+	c.edge.stats.pushed.Add(1)
+	if conv == "" {
 		return
 	}
 	c.mu.Lock()

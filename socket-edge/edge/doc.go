@@ -18,6 +18,7 @@
 //
 // Files by job: server.go (config, upgrade, auth), conn.go (read/write loops, queue, heartbeat, rate
 // limits, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
-// resends), commands.go (client frames -> commands, pending answers), calls.go (call.* frames),
-// presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use tickets).
+// resends), commands.go (client frames -> commands, pending answers), metrics.go (counters,
+// instruments), calls.go (call.* frames), presence.go (leases, edge registry), drain.go (lame-duck
+// shutdown), tickets.go (one-use tickets).
 package edge

@@ -1,14 +1,25 @@
 package edge
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/otel"
 )
 
 func messageDelivery(conv string, seq int64, recipients ...string) events.Delivery {
@@ -119,5 +130,133 @@ func TestAcksOverBudgetIgnoredNonAckFloodCloses4008(t *testing.T) {
 	}
 	if got := h.e.stats.rateClosed.Load(); got != 1 {
 		t.Fatalf("4008 closes counted %d, want 1", got)
+	}
+}
+
+// syncBuffer is a log sink safe for the edge's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines returns the JSON log lines whose msg is msg.
+func (s *syncBuffer) lines(msg string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// metricValue finds the sample of name whose labels include every "k=v" of labels.
+func metricValue(t *testing.T, body, name string, labels ...string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			k, v, _ := strings.Cut(l, "=")
+			ok = ok && strings.Contains(line, k+`="`+v+`"`)
+		}
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		return v
+	}
+	t.Fatalf("no sample %s%v in:\n%s", name, labels, body)
+	return 0
+}
+
+// After pushes, acks and a 4008 close, GET /metrics (the process's infra/otel handler) shows each,
+// and the close is logged at WARN with a trace id.
+func TestMetricsAndWarnLogsShowWhy(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tel, err := otel.Setup(ctx, otel.Config{Service: "socket-edge-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background()) //nolint:errcheck // test
+	logs := &syncBuffer{}
+	h := newHarnessDeps(t, func(c *Config) { c.RateLimit, c.RateBurst = 10, 20 }, func(d *Deps) {
+		d.Meter = tel.Meter.Meter("test")
+		d.Tracer = tel.Tracer.Tracer("test")
+		d.Log = slog.New(otel.LogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	})
+	a, _ := h.dial("u1", "s1")
+	b, _ := h.dial("u2", "s2")
+
+	for seq := int64(1); seq <= 5; seq++ {
+		h.e.Deliver(messageDelivery("c1", seq, "u1"))
+	}
+	for range 5 {
+		f := readUntil(t, a, events.FrameMessage)
+		var m events.MessageFact
+		_ = json.Unmarshal(f.Data, &m)
+		if err := a.WriteJSON(ackFrame("c1", m.Message.Seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		for range 200 {
+			if b.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) != nil {
+				return
+			}
+		}
+	}()
+	if code := closeCode(t, b, 5*time.Second); code != events.CloseRateLimited {
+		t.Fatalf("flood: close %d", code)
+	}
+	waitFor(t, func() bool { return h.e.Connections() == 1 })
+
+	srv := httptest.NewServer(tel.MetricsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(raw)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"parley_edge_connections", nil, 1},
+		{"parley_edge_pushes_total", nil, 5},
+		{"parley_edge_acks_total", nil, 5},
+		{"parley_edge_acks_ignored_total", nil, 0},
+		{"parley_edge_resends_total", nil, 0},
+		{"parley_edge_closes_total", []string{"code=4008", "reason=rate_limited"}, 1},
+		{"parley_edge_closes_total", []string{"code=4009", "reason=slow_consumer"}, 0},
+		{"parley_edge_delivery_lag_seconds_count", nil, 5},
+	} {
+		if got := metricValue(t, body, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+
+	rl := logs.lines("connection closed: rate limited")
+	if len(rl) != 1 || rl[0]["level"] != "WARN" || rl[0]["user"] != "u2" || rl[0]["conn"] == "" || len(fmt.Sprint(rl[0]["trace_id"])) != 32 {
+		t.Errorf("4008 log lines %v", rl)
 	}
 }

@@ -20,6 +20,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
@@ -159,6 +162,10 @@ type Deps struct {
 	Producer producer
 	Redis    *goredis.Client
 	Log      *slog.Logger
+	// Meter creates the edge's instruments (metrics.go); default the global meter provider's.
+	Meter metric.Meter
+	// Tracer starts a connection's span when the upgrade request has none; default the global one's.
+	Tracer trace.Tracer
 }
 
 // Edge is one socket-edge instance. Its methods are safe for concurrent use.
@@ -170,6 +177,8 @@ type Edge struct {
 	hub      *hub
 	cmds     *pendingCommands
 	presence *presence
+	tracer   trace.Tracer
+	metrics  edgeMetrics
 	epoch    time.Time // origin of mono()
 	source   string
 	allowAny bool
@@ -182,17 +191,6 @@ type Edge struct {
 	conns     sync.WaitGroup
 	bg        sync.WaitGroup // presence updates in flight
 	stats     stats
-}
-
-// stats are counters read by tests and logs.
-type stats struct {
-	slowClosed  atomic.Int64
-	rateClosed  atomic.Int64
-	resent      atomic.Int64
-	delivered   atomic.Int64
-	connections atomic.Int64
-	acks        atomic.Int64
-	acksIgnored atomic.Int64
 }
 
 // New validates cfg and builds an edge. Call Run to consume deliveries and keep leases.
@@ -209,11 +207,18 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
+	if deps.Meter == nil {
+		deps.Meter = otel.GetMeterProvider().Meter(instrumentation)
+	}
+	if deps.Tracer == nil {
+		deps.Tracer = otel.GetTracerProvider().Tracer(instrumentation)
+	}
 	e := &Edge{
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Log.With("edge", cfg.EdgeID),
 		hub:     newHub(),
+		tracer:  deps.Tracer,
 		epoch:   time.Now(),
 		source:  events.Source("socket-edge/" + cfg.EdgeID),
 		origins: map[string]bool{},
@@ -225,6 +230,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		e.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	e.cmds = newPendingCommands()
+	if err := e.initMetrics(deps.Meter); err != nil {
+		return nil, fmt.Errorf("edge metrics: %w", err)
+	}
 	e.presence = &presence{rdb: deps.Redis, prefix: cfg.RedisPrefix, ttl: cfg.PresenceTTL}
 	e.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
@@ -268,6 +276,9 @@ func (e *Edge) Connections() int { return int(e.stats.connections.Load()) }
 // mono is the time since the edge started, on the monotonic clock (the rate limiters' clock).
 func (e *Edge) mono() int64 { return int64(time.Since(e.epoch)) }
 
+// instrumentation names the edge's meter and tracer.
+const instrumentation = "github.com/parley-im/parley/socket-edge/edge"
+
 // serveWS authenticates, upgrades and starts the connection's read loop, then returns so the
 // handler goroutine's stack is not kept for the connection's life.
 func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -306,7 +317,15 @@ func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
 		go c.readLoop()
 		return
 	}
-	c := newConn(e, ws, raw, p)
+	// The connection's log lines (closes) carry the upgrade request's trace: the one otelhttp started
+	// in a full process, or one of its own when the handler runs bare.
+	sc := trace.SpanContextFromContext(r.Context())
+	if !sc.IsValid() {
+		_, span := e.tracer.Start(r.Context(), "websocket connect", trace.WithSpanKind(trace.SpanKindServer))
+		sc = span.SpanContext()
+		span.End()
+	}
+	c := newConn(e, ws, raw, p, sc)
 	e.stats.connections.Add(1)
 	e.conns.Add(1)
 	e.hub.add(c)

@@ -85,7 +85,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	e, err := edge.New(cfg.edge, edge.Deps{Verifier: verifier, Tickets: tickets,
-		Producer: w, Redis: rdb, Log: log})
+		Producer: w, Redis: rdb, Log: log, Meter: tel.Meter.Meter(instrumentation), Tracer: tel.Tracer.Tracer(instrumentation)})
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,8 @@ func run(log *slog.Logger) error {
 	}
 	return derr
 }
+
+const instrumentation = "github.com/parley-im/parley/socket-edge"
 
 type config struct {
 	addr      string
