@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 )
-
-// publishTimeout bounds one command publish; the read loop waits for it, which keeps one
-// connection's commands in order and pushes back on a client faster than the broker.
-const publishTimeout = 5 * time.Second
 
 // maxAckFrameBytes: a frame this small is parsed before it is charged, so that an ack can take the
 // ack budget instead of the frame budget. A real ack is about 100 bytes; anything bigger pays the
@@ -157,9 +156,12 @@ func decodeData(data json.RawMessage, v any) error {
 	return nil
 }
 
-// command publishes a command CloudEvent for frame f. With answer, the frame is answered when the
-// resulting fact or rejection comes back through im.delivery (matched by correlation id), or with
-// "unavailable" after CommandTimeout. Without answer (typing, calls) only a rejection is answered.
+// command publishes a command CloudEvent for frame f, stamped with a deadline (now + CommandDeadline)
+// after which the functions refuse it, and publishes it within that deadline too. With answer, the
+// frame is first admitted (see Edge.admit) and then answered when the resulting fact or rejection
+// comes back through im.delivery (matched by correlation id), or with "unavailable" after
+// CommandTimeout or when the publish fails. Without answer (typing, calls) only a rejection or a
+// failed publish is answered.
 func (c *conn) command(f events.Frame, typ, key string, data events.Validator, answer bool) {
 	e := c.edge
 	frameID := f.ID
@@ -174,17 +176,50 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 		c.sendError(frameID, err)
 		return
 	}
+	now := time.Now()
+	deadline := now.Add(e.cfg.CommandDeadline)
 	ev.SetExtension(events.ExtCorrelationID, corr)
-	if answer {
-		e.cmds.add(corr, c, frameID, e.cfg.CommandTimeout)
+	events.SetDeadline(&ev, deadline)
+
+	// Each command is the root of its own trace (the publish carries it to the function); a link
+	// ties it to the connection's trace without making that trace grow for the connection's life.
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", typ),
+		attribute.String("parley.correlation_id", corr))}
+	if csc := trace.SpanContextFromContext(c.traceContext()); csc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: csc}))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	if err := e.deps.Producer.Publish(ctx, e.cfg.BrokerTopic, ev); err != nil {
-		e.log.Warn("command publish failed", "type", typ, "conn", c.id, "err", err)
-		if !answer || e.cmds.take(corr) != nil {
-			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "cannot accept commands now; retry"))
+	ctx, span := e.tracer.Start(context.Background(), "publish "+typ, opts...)
+	defer span.End()
+
+	var pc *pendingCmd
+	if answer {
+		pc = &pendingCmd{c: c, frameID: frameID, corr: corr, eventID: ev.ID(), typ: typ, start: now, span: span.SpanContext()}
+		if reason := e.admit(pc); reason != admitted {
+			span.SetStatus(codes.Error, "shed: "+shedLabels[reason])
+			e.shed(ctx, pc, reason)
+			return
 		}
+	}
+	// The read loop waits for the publish (it keeps one connection's commands in order and pushes
+	// back on a client faster than the broker), but never past the deadline: after it the command
+	// would be refused anyway, and the client hears "unavailable" within CommandDeadline.
+	pctx, cancel := context.WithDeadline(ctx, deadline)
+	err = e.deps.Producer.Publish(pctx, e.cfg.BrokerTopic, ev)
+	cancel()
+	if err == nil {
+		return
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, "publish failed")
+	if !answer {
+		e.log.WarnContext(ctx, "command publish failed", "type", typ, "event_id", ev.ID(), "correlation_id", corr,
+			"conn", c.id, "user", c.userID, "err", err)
+		c.sendError(frameID, events.Errorf(events.CodeUnavailable, "cannot accept commands now; retry"))
+		return
+	}
+	if e.cmds.takeIf(corr, pc) {
+		e.answerUnavailable(pc, causePublish, err)
 	}
 }
 
@@ -217,15 +252,22 @@ func renderFrame(typ, id string, data []byte) []byte {
 	return append(b, '}')
 }
 
-// pendingCommands are the frames waiting for their answer, by correlation id.
+// pendingCommands are the frames waiting for their answer, by correlation id. Its lock also guards
+// every conn.pending, so both caps are checked and taken in one step.
 type pendingCommands struct {
 	mu sync.Mutex
 	m  map[string]*pendingCmd
 }
 
+// pendingCmd is one frame awaiting its answer, with what its answer's metrics and log lines need.
 type pendingCmd struct {
 	c       *conn
 	frameID string
+	corr    string
+	eventID string
+	typ     string
+	start   time.Time
+	span    trace.SpanContext // the command's trace, for the log line of an unavailable answer
 	timer   *time.Timer
 }
 
@@ -233,16 +275,27 @@ func newPendingCommands() *pendingCommands {
 	return &pendingCommands{m: map[string]*pendingCmd{}}
 }
 
-func (p *pendingCommands) add(corr string, c *conn, frameID string, timeout time.Duration) {
-	pc := &pendingCmd{c: c, frameID: frameID}
+// add registers pc unless its connection already has perConn frames waiting (shedConn) or the
+// instance has perEdge (shedEdge), and arms its timeout. A frame id reused while the first frame
+// still waits replaces it (both share one correlation id, so one answer is all they can get).
+func (p *pendingCommands) add(pc *pendingCmd, perConn, perEdge int, timeout time.Duration, expire func(*pendingCmd)) shedReason {
 	p.mu.Lock()
-	p.m[corr] = pc
-	pc.timer = time.AfterFunc(timeout, func() {
-		if p.take(corr) != nil {
-			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "no answer in time; the command may still apply, retry with the same client_msg_id"))
+	defer p.mu.Unlock()
+	old := p.m[pc.corr]
+	if old == nil {
+		if int(pc.c.pending) >= perConn {
+			return shedConn
 		}
-	})
-	p.mu.Unlock()
+		if len(p.m) >= perEdge {
+			return shedEdge
+		}
+	} else {
+		p.removeLocked(old)
+	}
+	p.m[pc.corr] = pc
+	pc.c.pending++
+	pc.timer = time.AfterFunc(timeout, func() { expire(pc) })
+	return admitted
 }
 
 // take removes and returns the pending command, or nil when it was answered or timed out already.
@@ -251,10 +304,34 @@ func (p *pendingCommands) take(corr string) *pendingCmd {
 	defer p.mu.Unlock()
 	pc := p.m[corr]
 	if pc != nil {
-		delete(p.m, corr)
-		pc.timer.Stop()
+		p.removeLocked(pc)
 	}
 	return pc
+}
+
+// takeIf removes pc if it is still the command waiting under its correlation id (a timer or a failed
+// publish must not take the frame that replaced it).
+func (p *pendingCommands) takeIf(corr string, pc *pendingCmd) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m[corr] != pc {
+		return false
+	}
+	p.removeLocked(pc)
+	return true
+}
+
+func (p *pendingCommands) removeLocked(pc *pendingCmd) {
+	delete(p.m, pc.corr)
+	pc.c.pending--
+	pc.timer.Stop()
+}
+
+// len is the number of frames awaiting their answer on this instance.
+func (p *pendingCommands) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m)
 }
 
 // parseCorrelation splits "<edge>/<conn>/<frame>"; frame ids may contain "/".

@@ -24,7 +24,7 @@ const closeGrace = 2 * time.Second
 //
 // Ownership: readLoop owns the reading side and the two token buckets (tokens, ackTokens, last).
 // Everything under mu is shared between the delivery path (enqueue, push), timers (heartbeat, resend)
-// and the writer.
+// and the writer; pending is guarded by the edge's pendingCommands lock.
 // The writer goroutine exists only while writing is true; it is the only one that writes data frames.
 type conn struct {
 	edge      *Edge
@@ -44,13 +44,16 @@ type conn struct {
 	ackTokens float64
 	last      int64
 
-	mu          sync.Mutex
-	queue       [][]byte // frames not yet taken by the writer; shared slices, never modified
-	queued      int      // bytes in queue
-	writing     bool     // a writer goroutine runs (stays true once the close frame is sent)
-	pingDue     bool
-	closing     bool // no more frames accepted; the close frame follows what is queued
-	closeSent   bool
+	mu        sync.Mutex
+	queue     [][]byte // frames not yet taken by the writer; shared slices, never modified
+	queued    int      // bytes in queue
+	writing   bool     // a writer goroutine runs (stays true once the close frame is sent)
+	pingDue   bool
+	closing   bool // no more frames accepted; the close frame follows what is queued
+	closeSent bool
+	// guarded by edge.cmds.mu, not mu: this connection's send/read/revoke frames awaiting their
+	// answer (beside the bools, in what would be padding)
+	pending     int32
 	closeCode   int
 	closeReason string
 	hb          *time.Timer

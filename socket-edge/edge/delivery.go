@@ -224,6 +224,7 @@ func (e *Edge) answerResult(ev events.DeliveredEvent) {
 	if pc == nil {
 		return
 	}
+	e.answered(pc, outcomeResult)
 	data := ev.Data
 	if ev.Type == events.TypeConversationRead {
 		var r events.ConversationRead
@@ -253,6 +254,11 @@ func (e *Edge) answerRejection(ev events.DeliveredEvent) {
 	}
 	ee := &events.Error{Code: r.Code, Message: r.Message}
 	if pc := e.cmds.take(corr); pc != nil {
+		waited := e.answered(pc, outcomeRejected)
+		if r.Code == events.CodeUnavailable {
+			// Typically the command's deadline passed before a function got to it.
+			e.logUnavailable(pc, causeRejected, waited, ee)
+		}
 		pc.c.sendError(pc.frameID, ee)
 		return
 	}

@@ -15,10 +15,14 @@ import (
 // Metrics, exported through the process's OTel meter (infra/otel serves them on GET /metrics):
 //
 //	parley_edge_connections                      gauge: open connections
+//	parley_edge_pending_commands                 gauge: send/read/revoke frames awaiting their answer
 //	parley_edge_pushes_total                     pushes queued to connections (one per recipient connection)
 //	parley_edge_resends_total                    unacked message pushes sent again
 //	parley_edge_acks_total / _acks_ignored_total acks applied / ignored over the ack budget
 //	parley_edge_closes_total{code,reason}        connections ended, by close code (1006: lost, no close frame)
+//	parley_edge_commands_shed_total{reason}      frames refused at once: conn_pending, edge_pending
+//	parley_edge_unavailable_total{cause}         unavailable answers: timeout, publish_failed, rejected, shed
+//	parley_edge_command_answer_duration_seconds{type,outcome}  from publish to answer (histogram)
 //	parley_edge_delivery_lag_seconds             now minus the delivered fact's time (histogram)
 //
 // The counters on hot paths (pushes, acks, closes) are plain atomics in stats, read only when scraped,
@@ -88,32 +92,52 @@ type stats struct {
 	acks        atomic.Int64
 	acksIgnored atomic.Int64
 	closes      [numCloseKinds]atomic.Int64
+	shed        [numShedReasons]atomic.Int64
+	unavailable [numUnavailableCauses]atomic.Int64
 }
 
-// edgeMetrics are the synchronous instruments.
+// edgeMetrics are the synchronous instruments and their pre-built attribute sets.
 type edgeMetrics struct {
-	lag metric.Float64Histogram
+	answer  metric.Float64Histogram
+	lag     metric.Float64Histogram
+	answerA map[string]*[numAnswerOutcomes]metric.RecordOption // by command type
 }
 
-// lagBuckets (seconds).
-var lagBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10}
+// answerBuckets (seconds) are dense around CommandDeadline and CommandTimeout, where overload shows.
+var answerBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10}
 
 func (e *Edge) initMetrics(m metric.Meter) error {
 	var err error
 	mt := &e.metrics
+	if mt.answer, err = m.Float64Histogram("parley_edge_command_answer_duration", metric.WithUnit("s"),
+		metric.WithDescription("Time from publishing a send/read/revoke command to answering its frame, by command type and outcome (result, rejected, timeout, publish_failed)."),
+		metric.WithExplicitBucketBoundaries(answerBuckets...)); err != nil {
+		return err
+	}
 	if mt.lag, err = m.Float64Histogram("parley_edge_delivery_lag", metric.WithUnit("s"),
 		metric.WithDescription("Time from a delivered fact's creation to its delivery at this edge."),
-		metric.WithExplicitBucketBoundaries(lagBuckets...)); err != nil {
+		metric.WithExplicitBucketBoundaries(answerBuckets...)); err != nil {
 		return err
+	}
+	mt.answerA = map[string]*[numAnswerOutcomes]metric.RecordOption{}
+	for _, typ := range []string{events.TypeMessageSend, events.TypeMessageRead, events.TypeMessageRevoke} {
+		var opts [numAnswerOutcomes]metric.RecordOption
+		for o := range numAnswerOutcomes {
+			opts[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("type", typ), attribute.String("outcome", outcomeLabels[o])))
+		}
+		mt.answerA[typ] = &opts
 	}
 
 	conns, err1 := m.Int64ObservableGauge("parley_edge_connections", metric.WithDescription("Open WebSocket connections."))
+	pending, err2 := m.Int64ObservableGauge("parley_edge_pending_commands", metric.WithDescription("Send/read/revoke frames awaiting their answer."))
 	pushes, err4 := m.Int64ObservableCounter("parley_edge_pushes", metric.WithDescription("Push frames queued to connections."))
 	resends, err5 := m.Int64ObservableCounter("parley_edge_resends", metric.WithDescription("Unacked message pushes sent again."))
 	acks, err6 := m.Int64ObservableCounter("parley_edge_acks", metric.WithDescription("Acks applied."))
 	ignored, err7 := m.Int64ObservableCounter("parley_edge_acks_ignored", metric.WithDescription("Acks ignored because the connection was over its ack budget."))
 	closes, err8 := m.Int64ObservableCounter("parley_edge_closes", metric.WithDescription("Connections ended, by close code and reason (1006 lost: no close frame)."))
-	for _, err := range []error{err1, err4, err5, err6, err7, err8} {
+	shed, err9 := m.Int64ObservableCounter("parley_edge_commands_shed", metric.WithDescription("Frames refused at once by admission control, by reason."))
+	unavail, err10 := m.Int64ObservableCounter("parley_edge_unavailable", metric.WithDescription("Frames answered unavailable, by cause."))
+	for _, err := range []error{err1, err2, err4, err5, err6, err7, err8, err9, err10} {
 		if err != nil {
 			return err
 		}
@@ -122,9 +146,18 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 	for k := range numCloseKinds {
 		closeSets[k] = metric.WithAttributes(attribute.String("code", closeLabels[k][0]), attribute.String("reason", closeLabels[k][1]))
 	}
+	shedSets := make([]metric.ObserveOption, numShedReasons)
+	for r := shedConn; r < numShedReasons; r++ {
+		shedSets[r] = metric.WithAttributes(attribute.String("reason", shedLabels[r]))
+	}
+	causeSets := make([]metric.ObserveOption, numUnavailableCauses)
+	for c := range numUnavailableCauses {
+		causeSets[c] = metric.WithAttributes(attribute.String("cause", unavailableLabels[c]))
+	}
 	s := &e.stats
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(conns, s.connections.Load())
+		o.ObserveInt64(pending, int64(e.cmds.len()))
 		o.ObserveInt64(pushes, s.pushed.Load())
 		o.ObserveInt64(resends, s.resent.Load())
 		o.ObserveInt64(acks, s.acks.Load())
@@ -132,9 +165,24 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 		for k := range numCloseKinds {
 			o.ObserveInt64(closes, s.closes[k].Load(), closeSets[k])
 		}
+		for r := shedConn; r < numShedReasons; r++ {
+			o.ObserveInt64(shed, s.shed[r].Load(), shedSets[r])
+		}
+		for c := range numUnavailableCauses {
+			o.ObserveInt64(unavail, s.unavailable[c].Load(), causeSets[c])
+		}
 		return nil
-	}, conns, pushes, resends, acks, ignored, closes)
+	}, conns, pending, pushes, resends, acks, ignored, closes, shed, unavail)
 	return err
+}
+
+func (m *edgeMetrics) recordAnswer(typ string, outcome answerOutcome, d time.Duration) {
+	if opts := m.answerA[typ]; opts != nil {
+		m.answer.Record(context.Background(), d.Seconds(), opts[outcome])
+		return
+	}
+	m.answer.Record(context.Background(), d.Seconds(), metric.WithAttributes(attribute.String("type", typ),
+		attribute.String("outcome", outcomeLabels[outcome])))
 }
 
 func (m *edgeMetrics) recordLag(d time.Duration) {

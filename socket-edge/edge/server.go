@@ -58,8 +58,21 @@ type Config struct {
 	// 3) resends happen before the edge gives up (the client pulls on reconnect).
 	ResendTimeout  time.Duration
 	ResendAttempts int
-	// CommandTimeout: a send/read/revoke frame not answered by then gets error "unavailable"; default 10s.
+	// CommandDeadline is stamped on every command the edge publishes (events.ExtDeadline = publish
+	// time + CommandDeadline): a function refuses a command past it with im.command.rejected
+	// "unavailable", so work nobody waits for any more is not done, and the publish itself is bounded
+	// by it. Default 1.5s: inside the ~2 s in which a client should hear an explicit answer.
+	CommandDeadline time.Duration
+	// CommandTimeout: a send/read/revoke frame not answered by then gets error "unavailable" (the
+	// command may still apply: retry with the same client_msg_id). Default CommandDeadline + 0.5s
+	// (2s): the margin lets a function's refusal of an expired command arrive first.
 	CommandTimeout time.Duration
+	// MaxPendingPerConn caps one connection's send/read/revoke frames awaiting an answer; a frame over
+	// it is answered at once with error "rate_limited". Default 16.
+	MaxPendingPerConn int
+	// MaxPendingPerEdge caps the instance's frames awaiting an answer; a frame over it is answered at
+	// once with error "unavailable". Default 2000.
+	MaxPendingPerEdge int
 	// DrainWindow over which connections are closed with 1012 on shutdown; default 10s.
 	DrainWindow time.Duration
 	// MaxFrameBytes is the read limit; a bigger frame closes the connection with 1009. Default 64 KiB.
@@ -100,7 +113,18 @@ func (c *Config) setDefaults() error {
 	}
 	setDur(&c.HeartbeatInterval, 25*time.Second)
 	setDur(&c.ResendTimeout, 10*time.Second)
-	setDur(&c.CommandTimeout, 10*time.Second)
+	setDur(&c.CommandDeadline, 1500*time.Millisecond)
+	setDur(&c.CommandTimeout, c.CommandDeadline+500*time.Millisecond)
+	if c.CommandTimeout < c.CommandDeadline {
+		// The client would hear "unavailable" while its command could still be applied for a while.
+		return fmt.Errorf("command timeout %v is shorter than the command deadline %v", c.CommandTimeout, c.CommandDeadline)
+	}
+	if c.MaxPendingPerConn <= 0 {
+		c.MaxPendingPerConn = 16
+	}
+	if c.MaxPendingPerEdge <= 0 {
+		c.MaxPendingPerEdge = 2000
+	}
 	setDur(&c.DrainWindow, 10*time.Second)
 	setDur(&c.WriteTimeout, 10*time.Second)
 	setDur(&c.PresenceTTL, 60*time.Second)
@@ -164,7 +188,7 @@ type Deps struct {
 	Log      *slog.Logger
 	// Meter creates the edge's instruments (metrics.go); default the global meter provider's.
 	Meter metric.Meter
-	// Tracer starts a connection's span when the upgrade request has none; default the global one's.
+	// Tracer starts the spans of connections and published commands; default the global one's.
 	Tracer trace.Tracer
 }
 

@@ -18,6 +18,10 @@
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
+//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1.5s)
+//	COMMAND_TIMEOUT       a frame without answer by then gets "unavailable" (COMMAND_DEADLINE + 0.5s)
+//	MAX_PENDING_COMMANDS_PER_CONN  frames awaiting an answer per connection; over: rate_limited (16)
+//	MAX_PENDING_COMMANDS  frames awaiting an answer per instance; over: unavailable (2000)
 //	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
 //	LOG_LEVEL             debug|info|warn|error (info)
 //	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
@@ -154,16 +158,23 @@ func loadConfig() (config, error) {
 		key string
 		dst *time.Duration
 	}{{"DRAIN_WINDOW", &c.edge.DrainWindow}, {"HEARTBEAT_INTERVAL", &c.edge.HeartbeatInterval},
-		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}} {
+		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}, {"COMMAND_DEADLINE", &c.edge.CommandDeadline},
+		{"COMMAND_TIMEOUT", &c.edge.CommandTimeout}} {
 		if v := os.Getenv(d.key); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
 				return c, fmt.Errorf("%s: %w", d.key, err)
 			}
 		}
 	}
-	if v := os.Getenv("OUTBOUND_QUEUE_BYTES"); v != "" {
-		if c.edge.OutboundQueueBytes, err = strconv.Atoi(v); err != nil {
-			return c, fmt.Errorf("OUTBOUND_QUEUE_BYTES: %w", err)
+	for _, n := range []struct {
+		key string
+		dst *int
+	}{{"OUTBOUND_QUEUE_BYTES", &c.edge.OutboundQueueBytes}, {"MAX_PENDING_COMMANDS_PER_CONN", &c.edge.MaxPendingPerConn},
+		{"MAX_PENDING_COMMANDS", &c.edge.MaxPendingPerEdge}} {
+		if v := os.Getenv(n.key); v != "" {
+			if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst <= 0 {
+				return c, fmt.Errorf("%s: %q is not a positive integer", n.key, v)
+			}
 		}
 	}
 	if v := os.Getenv("ACK_RATE_LIMIT"); v != "" {

@@ -1,0 +1,133 @@
+package edge
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/parley-im/parley/events"
+)
+
+// Overload is answered at once, never by a silent wait. A send, read or revoke frame is admitted
+// only while
+//   - its connection has fewer than MaxPendingPerConn frames awaiting an answer (else error
+//     rate_limited: this client is pipelining more than the path can take; wait for answers),
+//   - and the instance has fewer than MaxPendingPerEdge (else error unavailable: this instance is
+//     overloaded; retry with backoff, maybe elsewhere).
+// An admitted frame is answered by its result or rejection, or with unavailable when its publish
+// fails (bounded by the command's deadline) or after CommandTimeout.
+
+// shedReason says why a frame was not admitted.
+type shedReason uint8
+
+const (
+	admitted shedReason = iota
+	shedConn            // the connection's cap of pending frames
+	shedEdge            // the instance's cap of pending frames
+	numShedReasons
+)
+
+var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending"}
+
+// unavailableCause says why a frame was answered unavailable.
+type unavailableCause uint8
+
+const (
+	causeTimeout  unavailableCause = iota // no answer within CommandTimeout
+	causePublish                          // the broker did not take the command before its deadline
+	causeRejected                         // a function refused it with code unavailable (e.g. deadline passed)
+	causeShed                             // not admitted: the instance's cap
+	numUnavailableCauses
+)
+
+var unavailableLabels = [numUnavailableCauses]string{causeTimeout: "timeout", causePublish: "publish_failed",
+	causeRejected: "rejected", causeShed: "shed"}
+
+// answerOutcome is how a pending frame was answered (the answer latency histogram's label).
+type answerOutcome uint8
+
+const (
+	outcomeResult answerOutcome = iota
+	outcomeRejected
+	outcomeTimeout
+	outcomePublishFailed
+	numAnswerOutcomes
+)
+
+var outcomeLabels = [numAnswerOutcomes]string{outcomeResult: "result", outcomeRejected: "rejected",
+	outcomeTimeout: "timeout", outcomePublishFailed: "publish_failed"}
+
+// admit decides whether pc may be published and, if so, registers it as pending.
+func (e *Edge) admit(pc *pendingCmd) shedReason {
+	return e.cmds.add(pc, e.cfg.MaxPendingPerConn, e.cfg.MaxPendingPerEdge, e.cfg.CommandTimeout, e.expire)
+}
+
+// shed answers a frame that was not admitted, at once.
+func (e *Edge) shed(ctx context.Context, pc *pendingCmd, reason shedReason) {
+	e.stats.shed[reason].Add(1)
+	c := pc.c
+	if reason == shedConn {
+		// The client's own doing and bounded by its frame budget: counted, logged at debug only.
+		e.log.DebugContext(ctx, "command shed", "reason", shedLabels[reason], "type", pc.typ, "correlation_id", pc.corr,
+			"conn", c.id, "user", c.userID)
+		c.sendError(pc.frameID, events.Errorf(events.CodeRateLimited,
+			"too many frames awaiting an answer on this connection (at most %d); wait for answers, then retry (a send with the same client_msg_id)",
+			e.cfg.MaxPendingPerConn))
+		return
+	}
+	e.stats.unavailable[causeShed].Add(1)
+	e.log.WarnContext(ctx, "command answered unavailable", "cause", unavailableLabels[causeShed], "reason", shedLabels[reason],
+		"type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr, "conn", c.id, "user", c.userID, "frame_id", pc.frameID,
+		"pending", e.cmds.len())
+	c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable,
+		"overloaded: the command was not accepted; retry after a short backoff (a send with the same client_msg_id)"))
+}
+
+// expire runs on a pending frame's timer.
+func (e *Edge) expire(pc *pendingCmd) {
+	if e.cmds.takeIf(pc.corr, pc) {
+		e.answerUnavailable(pc, causeTimeout, nil)
+	}
+}
+
+// answerUnavailable answers a taken pending frame with unavailable: its publish failed or its answer
+// did not come in time. The command may still apply, hence the advice to retry with the same
+// client_msg_id (the send function de-duplicates on it).
+func (e *Edge) answerUnavailable(pc *pendingCmd, cause unavailableCause, err error) {
+	outcome := outcomeTimeout
+	msg := "no answer in time; the command may still apply, retry with the same client_msg_id"
+	if cause == causePublish {
+		outcome = outcomePublishFailed
+		msg = "cannot accept commands now; retry with the same client_msg_id"
+	}
+	waited := e.answered(pc, outcome)
+	e.logUnavailable(pc, cause, waited, err)
+	pc.c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable, "%s", msg))
+}
+
+// logUnavailable counts an unavailable answer and logs it at WARN in the command's trace.
+func (e *Edge) logUnavailable(pc *pendingCmd, cause unavailableCause, waited time.Duration, err error) {
+	e.stats.unavailable[cause].Add(1)
+	ctx := context.Background()
+	if pc.span.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, pc.span)
+	}
+	args := []any{"cause", unavailableLabels[cause], "type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr,
+		"conn", pc.c.id, "user", pc.c.userID, "frame_id", pc.frameID, "waited", waited}
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	e.log.WarnContext(ctx, "command answered unavailable", args...)
+}
+
+// answered records a pending frame's answer in the latency histogram and returns how long the frame
+// waited.
+func (e *Edge) answered(pc *pendingCmd, outcome answerOutcome) time.Duration {
+	waited := time.Since(pc.start)
+	if outcome == outcomeTimeout {
+		waited = e.cfg.CommandTimeout // the timer's own lateness is not the path's
+	}
+	e.metrics.recordAnswer(pc.typ, outcome, waited)
+	return waited
+}
