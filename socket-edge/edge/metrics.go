@@ -16,11 +16,12 @@ import (
 //
 //	parley_edge_connections                      gauge: open connections
 //	parley_edge_pending_commands                 gauge: send/read/revoke frames awaiting their answer
+//	parley_edge_send_answer_latency_mean_seconds gauge: the overload signal (overload.go)
 //	parley_edge_pushes_total                     pushes queued to connections (one per recipient connection)
 //	parley_edge_resends_total                    unacked message pushes sent again
 //	parley_edge_acks_total / _acks_ignored_total acks applied / ignored over the ack budget
 //	parley_edge_closes_total{code,reason}        connections ended, by close code (1006: lost, no close frame)
-//	parley_edge_commands_shed_total{reason}      frames refused at once: conn_pending, edge_pending
+//	parley_edge_commands_shed_total{reason}      frames refused at once: conn_pending, edge_pending, answer_latency
 //	parley_edge_unavailable_total{cause}         unavailable answers: timeout, publish_failed, rejected, shed
 //	parley_edge_command_answer_duration_seconds{type,outcome}  from publish to answer (histogram)
 //	parley_edge_delivery_lag_seconds             now minus the delivered fact's time (histogram)
@@ -130,6 +131,8 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 
 	conns, err1 := m.Int64ObservableGauge("parley_edge_connections", metric.WithDescription("Open WebSocket connections."))
 	pending, err2 := m.Int64ObservableGauge("parley_edge_pending_commands", metric.WithDescription("Send/read/revoke frames awaiting their answer."))
+	latency, err3 := m.Float64ObservableGauge("parley_edge_send_answer_latency_mean", metric.WithUnit("s"),
+		metric.WithDescription("Exponentially weighted mean of the send answer latency; above the shed threshold new sends are refused."))
 	pushes, err4 := m.Int64ObservableCounter("parley_edge_pushes", metric.WithDescription("Push frames queued to connections."))
 	resends, err5 := m.Int64ObservableCounter("parley_edge_resends", metric.WithDescription("Unacked message pushes sent again."))
 	acks, err6 := m.Int64ObservableCounter("parley_edge_acks", metric.WithDescription("Acks applied."))
@@ -137,7 +140,7 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 	closes, err8 := m.Int64ObservableCounter("parley_edge_closes", metric.WithDescription("Connections ended, by close code and reason (1006 lost: no close frame)."))
 	shed, err9 := m.Int64ObservableCounter("parley_edge_commands_shed", metric.WithDescription("Frames refused at once by admission control, by reason."))
 	unavail, err10 := m.Int64ObservableCounter("parley_edge_unavailable", metric.WithDescription("Frames answered unavailable, by cause."))
-	for _, err := range []error{err1, err2, err4, err5, err6, err7, err8, err9, err10} {
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10} {
 		if err != nil {
 			return err
 		}
@@ -158,6 +161,7 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(conns, s.connections.Load())
 		o.ObserveInt64(pending, int64(e.cmds.len()))
+		o.ObserveFloat64(latency, e.latency.value())
 		o.ObserveInt64(pushes, s.pushed.Load())
 		o.ObserveInt64(resends, s.resent.Load())
 		o.ObserveInt64(acks, s.acks.Load())
@@ -172,7 +176,7 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 			o.ObserveInt64(unavail, s.unavailable[c].Load(), causeSets[c])
 		}
 		return nil
-	}, conns, pending, pushes, resends, acks, ignored, closes, shed, unavail)
+	}, conns, pending, latency, pushes, resends, acks, ignored, closes, shed, unavail)
 	return err
 }
 

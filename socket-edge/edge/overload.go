@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -13,8 +14,10 @@ import (
 // only while
 //   - its connection has fewer than MaxPendingPerConn frames awaiting an answer (else error
 //     rate_limited: this client is pipelining more than the path can take; wait for answers),
-//   - and the instance has fewer than MaxPendingPerEdge (else error unavailable: this instance is
-//     overloaded; retry with backoff, maybe elsewhere).
+//   - the instance has fewer than MaxPendingPerEdge (else error unavailable: this instance is
+//     overloaded; retry with backoff, maybe elsewhere),
+//   - and, for sends, the recent answer latency is not above ShedAnswerLatency (else unavailable:
+//     the answers already arrive after the deadline, so the functions would refuse this one too).
 // An admitted frame is answered by its result or rejection, or with unavailable when its publish
 // fails (bounded by the command's deadline) or after CommandTimeout.
 
@@ -22,13 +25,14 @@ import (
 type shedReason uint8
 
 const (
-	admitted shedReason = iota
-	shedConn            // the connection's cap of pending frames
-	shedEdge            // the instance's cap of pending frames
+	admitted    shedReason = iota
+	shedConn               // the connection's cap of pending frames
+	shedEdge               // the instance's cap of pending frames
+	shedLatency            // recent answer latency above ShedAnswerLatency
 	numShedReasons
 )
 
-var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending"}
+var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending", shedLatency: "answer_latency"}
 
 // unavailableCause says why a frame was answered unavailable.
 type unavailableCause uint8
@@ -37,7 +41,7 @@ const (
 	causeTimeout  unavailableCause = iota // no answer within CommandTimeout
 	causePublish                          // the broker did not take the command before its deadline
 	causeRejected                         // a function refused it with code unavailable (e.g. deadline passed)
-	causeShed                             // not admitted: the instance's cap
+	causeShed                             // not admitted: instance cap or answer latency
 	numUnavailableCauses
 )
 
@@ -60,6 +64,9 @@ var outcomeLabels = [numAnswerOutcomes]string{outcomeResult: "result", outcomeRe
 
 // admit decides whether pc may be published and, if so, registers it as pending.
 func (e *Edge) admit(pc *pendingCmd) shedReason {
+	if pc.typ == events.TypeMessageSend && e.cfg.ShedAnswerLatency > 0 && e.latency.high(e.cfg.ShedAnswerLatency, time.Now()) {
+		return shedLatency
+	}
 	return e.cmds.add(pc, e.cfg.MaxPendingPerConn, e.cfg.MaxPendingPerEdge, e.cfg.CommandTimeout, e.expire)
 }
 
@@ -79,7 +86,7 @@ func (e *Edge) shed(ctx context.Context, pc *pendingCmd, reason shedReason) {
 	e.stats.unavailable[causeShed].Add(1)
 	e.log.WarnContext(ctx, "command answered unavailable", "cause", unavailableLabels[causeShed], "reason", shedLabels[reason],
 		"type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr, "conn", c.id, "user", c.userID, "frame_id", pc.frameID,
-		"pending", e.cmds.len())
+		"pending", e.cmds.len(), "answer_latency_s", e.latency.value())
 	c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable,
 		"overloaded: the command was not accepted; retry after a short backoff (a send with the same client_msg_id)"))
 }
@@ -121,13 +128,54 @@ func (e *Edge) logUnavailable(pc *pendingCmd, cause unavailableCause, waited tim
 	e.log.WarnContext(ctx, "command answered unavailable", args...)
 }
 
-// answered records a pending frame's answer in the latency histogram and returns how long the frame
-// waited.
+// answered records a pending frame's answer: the latency histogram and, for sends, the overload
+// signal. It returns how long the frame waited.
 func (e *Edge) answered(pc *pendingCmd, outcome answerOutcome) time.Duration {
-	waited := time.Since(pc.start)
+	now := time.Now()
+	waited := now.Sub(pc.start)
 	if outcome == outcomeTimeout {
 		waited = e.cfg.CommandTimeout // the timer's own lateness is not the path's
 	}
 	e.metrics.recordAnswer(pc.typ, outcome, waited)
+	if pc.typ == events.TypeMessageSend {
+		e.latency.observe(waited, now)
+	}
 	return waited
+}
+
+// latencyAlpha weighs one answer in the mean: about the last ten answers count, so one slow answer
+// cannot trip shedding, a run of them does within a few answers.
+const latencyAlpha = 0.2
+
+// latencyFresh: a mean without a new answer for this long no longer sheds. Shedding stops the
+// answers that feed the mean, so this is also how often, at most, an overloaded edge lets sends
+// through again to probe whether the path recovered.
+const latencyFresh = time.Second
+
+// answerLatency is a cheap overload signal: the exponentially weighted mean of how long sends waited
+// for their answer (a timeout counts as CommandTimeout). It starts at zero and is never reset.
+type answerLatency struct {
+	mu   sync.Mutex
+	mean float64 // seconds
+	at   time.Time
+}
+
+func (l *answerLatency) observe(d time.Duration, now time.Time) {
+	l.mu.Lock()
+	l.mean += latencyAlpha * (d.Seconds() - l.mean)
+	l.at = now
+	l.mu.Unlock()
+}
+
+// high reports whether the mean is above limit and fresh.
+func (l *answerLatency) high(limit time.Duration, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.at.IsZero() && now.Sub(l.at) < latencyFresh && l.mean > limit.Seconds()
+}
+
+func (l *answerLatency) value() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mean
 }

@@ -329,6 +329,43 @@ func TestBrokerOutageAnsweredWithinDeadline(t *testing.T) {
 	}
 }
 
+// While recent sends wait longer than ShedAnswerLatency, a new send is refused at once and not
+// published; once the signal is stale, sends go through again.
+func TestSlowAnswersShedNewSends(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.CommandDeadline = 200 * time.Millisecond
+		c.CommandTimeout = 300 * time.Millisecond
+		c.ShedAnswerLatency = 100 * time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmds := h.commands(ctx)
+	c, _ := h.dial("u1", "s1")
+	// Two sends time out (300ms each): the mean (alpha 0.2, from 0) goes to 60ms, then 108ms.
+	sendFrame(t, c, "f1", "m1")
+	sendFrame(t, c, "f2", "m2")
+	for _, id := range []string{"f1", "f2"} {
+		if f := readUntil(t, c, events.FrameError); f.ID != id || errorOf(t, f).Code != events.CodeUnavailable {
+			t.Fatalf("timeout answer %+v %s", f, f.Data)
+		}
+		nextEvent(t, cmds, events.TypeMessageSend)
+	}
+	sendFrame(t, c, "f3", "m3")
+	f := readUntil(t, c, events.FrameError)
+	if ef := errorOf(t, f); f.ID != "f3" || ef.Code != events.CodeUnavailable || !strings.Contains(ef.Message, "overloaded") {
+		t.Fatalf("shed answer %+v %s", f, f.Data)
+	}
+	if got := h.e.stats.shed[shedLatency].Load(); got != 1 {
+		t.Fatalf("answer_latency sheds %d, want 1", got)
+	}
+	// No answers for latencyFresh: the signal goes stale and the next send is published (f3 never was).
+	waitFor(t, func() bool { return !h.e.latency.high(h.e.cfg.ShedAnswerLatency, time.Now()) })
+	sendFrame(t, c, "f4", "m4")
+	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f4") {
+		t.Fatalf("next command published has correlation %q, want f4's", corr)
+	}
+}
+
 // syncBuffer is a log sink safe for the edge's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -498,6 +535,9 @@ func TestMetricsAndWarnLogsShowWhy(t *testing.T) {
 		if got := metricValue(t, body, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	if v := metricValue(t, body, "parley_edge_send_answer_latency_mean_seconds"); v < 0.07 || v > 0.09 {
+		t.Errorf("answer latency mean %v, want 0.2 x 400ms", v)
 	}
 
 	// The unavailable answer is logged in the command's trace, with its ids.

@@ -73,6 +73,9 @@ type Config struct {
 	// MaxPendingPerEdge caps the instance's frames awaiting an answer; a frame over it is answered at
 	// once with error "unavailable". Default 2000.
 	MaxPendingPerEdge int
+	// ShedAnswerLatency: while the recent mean send answer latency is above it, new sends are answered
+	// at once with "unavailable" (overload.go). Default CommandDeadline; negative disables.
+	ShedAnswerLatency time.Duration
 	// DrainWindow over which connections are closed with 1012 on shutdown; default 10s.
 	DrainWindow time.Duration
 	// MaxFrameBytes is the read limit; a bigger frame closes the connection with 1009. Default 64 KiB.
@@ -118,6 +121,9 @@ func (c *Config) setDefaults() error {
 	if c.CommandTimeout < c.CommandDeadline {
 		// The client would hear "unavailable" while its command could still be applied for a while.
 		return fmt.Errorf("command timeout %v is shorter than the command deadline %v", c.CommandTimeout, c.CommandDeadline)
+	}
+	if c.ShedAnswerLatency == 0 {
+		c.ShedAnswerLatency = c.CommandDeadline
 	}
 	if c.MaxPendingPerConn <= 0 {
 		c.MaxPendingPerConn = 16
@@ -201,6 +207,7 @@ type Edge struct {
 	hub      *hub
 	cmds     *pendingCommands
 	presence *presence
+	latency  answerLatency
 	tracer   trace.Tracer
 	metrics  edgeMetrics
 	epoch    time.Time // origin of mono()
