@@ -10,21 +10,41 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 )
 
-// publishTimeout bounds one command publish; the read loop waits for it, which keeps one
-// connection's commands in order and pushes back on a client faster than the broker.
-const publishTimeout = 5 * time.Second
+// maxAckFrameBytes: a frame this small is parsed before it is charged, so that an ack can take the
+// ack budget instead of the frame budget. A real ack is about 100 bytes; anything bigger pays the
+// frame budget before it is parsed, so an ignored ack costs at most the decoding of 512 bytes.
+const maxAckFrameBytes = 512
 
 // handleFrame dispatches one client frame. Not valid JSON at all: close 1008. Valid JSON of the wrong
 // shape, an unknown type or bad data: an error frame invalid_argument answering the frame's id.
+// Every frame but a small well-formed ack spends the frame budget (over it: close 4008).
 func (c *conn) handleFrame(data []byte) {
+	small := len(data) <= maxAckFrameBytes
+	if !small && !c.allow() {
+		c.rateLimited()
+		return
+	}
 	f, err := parseFrame(data)
 	if errors.Is(err, errNotJSON) {
 		c.closeWith(events.ClosePolicy, "frames must be JSON")
 		return
+	}
+	if small {
+		if err == nil && f.Type == events.FrameAck {
+			c.ackFrame(f)
+			return
+		}
+		if !c.allow() {
+			c.rateLimited()
+			return
+		}
 	}
 	if err != nil {
 		c.sendError("", err)
@@ -33,17 +53,10 @@ func (c *conn) handleFrame(data []byte) {
 	switch f.Type {
 	case events.FramePing:
 		c.enqueue(renderFrame(events.FramePong, f.ID, nil))
-	case events.FrameAck:
-		var a events.ReadFrame
-		if err := decodeData(f.Data, &a); err != nil {
+	case events.FrameAck: // too big for the ack path; already charged as a frame
+		if err := c.applyAck(f); err != nil {
 			c.sendError(f.ID, err)
-			return
 		}
-		if a.ConversationID == "" {
-			c.sendError(f.ID, events.Invalid("conversation_id", "is required"))
-			return
-		}
-		c.ack(a.ConversationID, a.Seq)
 	case events.FrameSend:
 		var s events.SendFrame
 		if err := decodeData(f.Data, &s); err != nil {
@@ -86,6 +99,36 @@ func (c *conn) handleFrame(data []byte) {
 	}
 }
 
+// ackFrame handles a small ack on its own budget: over it the ack is ignored and counted (the next
+// admitted ack covers it, being cumulative); a malformed one is answered like any bad frame and so
+// pays a frame token, or the ack budget would buy error frames.
+func (c *conn) ackFrame(f events.Frame) {
+	if !c.allowAck() {
+		c.edge.stats.acksIgnored.Add(1)
+		return
+	}
+	if err := c.applyAck(f); err != nil {
+		if !c.allow() {
+			c.rateLimited()
+			return
+		}
+		c.sendError(f.ID, err)
+	}
+}
+
+func (c *conn) applyAck(f events.Frame) error {
+	var a events.ReadFrame
+	if err := decodeData(f.Data, &a); err != nil {
+		return err
+	}
+	if a.ConversationID == "" {
+		return events.Invalid("conversation_id", "is required")
+	}
+	c.edge.stats.acks.Add(1)
+	c.ack(a.ConversationID, a.Seq)
+	return nil
+}
+
 // errNotJSON: the frame is not JSON at all (the connection is closed with 1008).
 var errNotJSON = errors.New("frame is not JSON")
 
@@ -113,9 +156,12 @@ func decodeData(data json.RawMessage, v any) error {
 	return nil
 }
 
-// command publishes a command CloudEvent for frame f. With answer, the frame is answered when the
-// resulting fact or rejection comes back through im.delivery (matched by correlation id), or with
-// "unavailable" after CommandTimeout. Without answer (typing, calls) only a rejection is answered.
+// command publishes a command CloudEvent for frame f, stamped with a deadline (now + CommandDeadline)
+// after which the functions refuse it, and publishes it within that deadline too. With answer, the
+// frame is first admitted (see Edge.admit) and then answered when the resulting fact or rejection
+// comes back through im.delivery (matched by correlation id), or with "unavailable" after
+// CommandTimeout or when the publish fails. Without answer (typing, calls) only a rejection or a
+// failed publish is answered.
 func (c *conn) command(f events.Frame, typ, key string, data events.Validator, answer bool) {
 	e := c.edge
 	frameID := f.ID
@@ -130,17 +176,50 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 		c.sendError(frameID, err)
 		return
 	}
+	now := time.Now()
+	deadline := now.Add(e.cfg.CommandDeadline)
 	ev.SetExtension(events.ExtCorrelationID, corr)
-	if answer {
-		e.cmds.add(corr, c, frameID, e.cfg.CommandTimeout)
+	events.SetDeadline(&ev, deadline)
+
+	// Each command is the root of its own trace (the publish carries it to the function); a link
+	// ties it to the connection's trace without making that trace grow for the connection's life.
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", typ),
+		attribute.String("parley.correlation_id", corr))}
+	if csc := trace.SpanContextFromContext(c.traceContext()); csc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: csc}))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	if err := e.deps.Producer.Publish(ctx, e.cfg.BrokerTopic, ev); err != nil {
-		e.log.Warn("command publish failed", "type", typ, "conn", c.id, "err", err)
-		if !answer || e.cmds.take(corr) != nil {
-			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "cannot accept commands now; retry"))
+	ctx, span := e.tracer.Start(context.Background(), "publish "+typ, opts...)
+	defer span.End()
+
+	var pc *pendingCmd
+	if answer {
+		pc = &pendingCmd{c: c, frameID: frameID, corr: corr, eventID: ev.ID(), typ: typ, start: now, span: span.SpanContext()}
+		if reason := e.admit(pc); reason != admitted {
+			span.SetStatus(codes.Error, "shed: "+shedLabels[reason])
+			e.shed(ctx, pc, reason)
+			return
 		}
+	}
+	// The read loop waits for the publish (it keeps one connection's commands in order and pushes
+	// back on a client faster than the broker), but never past the deadline: after it the command
+	// would be refused anyway, and the client hears "unavailable" within CommandDeadline.
+	pctx, cancel := context.WithDeadline(ctx, deadline)
+	err = e.deps.Producer.Publish(pctx, e.cfg.BrokerTopic, ev)
+	cancel()
+	if err == nil {
+		return
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, "publish failed")
+	if !answer {
+		e.log.WarnContext(ctx, "command publish failed", "type", typ, "event_id", ev.ID(), "correlation_id", corr,
+			"conn", c.id, "user", c.userID, "err", err)
+		c.sendError(frameID, events.Errorf(events.CodeUnavailable, "cannot accept commands now; retry"))
+		return
+	}
+	if e.cmds.takeIf(corr, pc) {
+		e.answerUnavailable(pc, causePublish, err)
 	}
 }
 
@@ -173,15 +252,22 @@ func renderFrame(typ, id string, data []byte) []byte {
 	return append(b, '}')
 }
 
-// pendingCommands are the frames waiting for their answer, by correlation id.
+// pendingCommands are the frames waiting for their answer, by correlation id. Its lock also guards
+// every conn.pending, so both caps are checked and taken in one step.
 type pendingCommands struct {
 	mu sync.Mutex
 	m  map[string]*pendingCmd
 }
 
+// pendingCmd is one frame awaiting its answer, with what its answer's metrics and log lines need.
 type pendingCmd struct {
 	c       *conn
 	frameID string
+	corr    string
+	eventID string
+	typ     string
+	start   time.Time
+	span    trace.SpanContext // the command's trace, for the log line of an unavailable answer
 	timer   *time.Timer
 }
 
@@ -189,16 +275,27 @@ func newPendingCommands() *pendingCommands {
 	return &pendingCommands{m: map[string]*pendingCmd{}}
 }
 
-func (p *pendingCommands) add(corr string, c *conn, frameID string, timeout time.Duration) {
-	pc := &pendingCmd{c: c, frameID: frameID}
+// add registers pc unless its connection already has perConn frames waiting (shedConn) or the
+// instance has perEdge (shedEdge), and arms its timeout. A frame id reused while the first frame
+// still waits replaces it (both share one correlation id, so one answer is all they can get).
+func (p *pendingCommands) add(pc *pendingCmd, perConn, perEdge int, timeout time.Duration, expire func(*pendingCmd)) shedReason {
 	p.mu.Lock()
-	p.m[corr] = pc
-	pc.timer = time.AfterFunc(timeout, func() {
-		if p.take(corr) != nil {
-			c.sendError(frameID, events.Errorf(events.CodeUnavailable, "no answer in time; the command may still apply, retry with the same client_msg_id"))
+	defer p.mu.Unlock()
+	old := p.m[pc.corr]
+	if old == nil {
+		if int(pc.c.pending) >= perConn {
+			return shedConn
 		}
-	})
-	p.mu.Unlock()
+		if len(p.m) >= perEdge {
+			return shedEdge
+		}
+	} else {
+		p.removeLocked(old)
+	}
+	p.m[pc.corr] = pc
+	pc.c.pending++
+	pc.timer = time.AfterFunc(timeout, func() { expire(pc) })
+	return admitted
 }
 
 // take removes and returns the pending command, or nil when it was answered or timed out already.
@@ -207,10 +304,34 @@ func (p *pendingCommands) take(corr string) *pendingCmd {
 	defer p.mu.Unlock()
 	pc := p.m[corr]
 	if pc != nil {
-		delete(p.m, corr)
-		pc.timer.Stop()
+		p.removeLocked(pc)
 	}
 	return pc
+}
+
+// takeIf removes pc if it is still the command waiting under its correlation id (a timer or a failed
+// publish must not take the frame that replaced it).
+func (p *pendingCommands) takeIf(corr string, pc *pendingCmd) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m[corr] != pc {
+		return false
+	}
+	p.removeLocked(pc)
+	return true
+}
+
+func (p *pendingCommands) removeLocked(pc *pendingCmd) {
+	delete(p.m, pc.corr)
+	pc.c.pending--
+	pc.timer.Stop()
+}
+
+// len is the number of frames awaiting their answer on this instance.
+func (p *pendingCommands) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m)
 }
 
 // parseCorrelation splits "<edge>/<conn>/<frame>"; frame ids may contain "/".

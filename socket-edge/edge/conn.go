@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
@@ -20,8 +22,9 @@ const closeGrace = 2 * time.Second
 
 // conn is one authenticated WebSocket connection.
 //
-// Ownership: readLoop owns the reading side and the rate limiter (tokens, last). Everything under mu
-// is shared between the delivery path (enqueue, push), timers (heartbeat, resend) and the writer.
+// Ownership: readLoop owns the reading side and the two token buckets (tokens, ackTokens, last).
+// Everything under mu is shared between the delivery path (enqueue, push), timers (heartbeat, resend)
+// and the writer; pending is guarded by the edge's pendingCommands lock.
 // The writer goroutine exists only while writing is true; it is the only one that writes data frames.
 type conn struct {
 	edge      *Edge
@@ -30,19 +33,27 @@ type conn struct {
 	id        string // connection id: the session part of correlation ids
 	sessionID string // auth session (sid), sent in hello; equals id when the token has none
 	userID    string
-	expiresAt time.Time
+	expiresAt int64 // token expiry, unix nanoseconds (0: none); a time.Time would take 16 bytes more
+	// the trace of the upgrade request, for the connection's log lines (ids only: 24 bytes)
+	traceID trace.TraceID
+	spanID  trace.SpanID
 
-	// reader-owned
-	tokens float64
-	last   time.Time
+	// reader-owned: the frame budget, the ack budget, and when both were last refilled (nanoseconds
+	// on the edge's monotonic clock: 8 bytes where a time.Time takes 24, for every idle connection)
+	tokens    float64
+	ackTokens float64
+	last      int64
 
-	mu          sync.Mutex
-	queue       [][]byte // frames not yet taken by the writer; shared slices, never modified
-	queued      int      // bytes in queue
-	writing     bool     // a writer goroutine runs (stays true once the close frame is sent)
-	pingDue     bool
-	closing     bool // no more frames accepted; the close frame follows what is queued
-	closeSent   bool
+	mu        sync.Mutex
+	queue     [][]byte // frames not yet taken by the writer; shared slices, never modified
+	queued    int      // bytes in queue
+	writing   bool     // a writer goroutine runs (stays true once the close frame is sent)
+	pingDue   bool
+	closing   bool // no more frames accepted; the close frame follows what is queued
+	closeSent bool
+	// guarded by edge.cmds.mu, not mu: this connection's send/read/revoke frames awaiting their
+	// answer (beside the bools, in what would be padding)
+	pending     int32
 	closeCode   int
 	closeReason string
 	hb          *time.Timer
@@ -51,13 +62,32 @@ type conn struct {
 	pushed      *pushedSeqs // nil until the first message push
 }
 
-func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal) *conn {
+func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal, sc trace.SpanContext) *conn {
 	id := newID()
 	sid := p.SessionID
 	if sid == "" {
 		sid = id
 	}
-	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: p.ExpiresAt}
+	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: unixNano(p.ExpiresAt),
+		traceID: sc.TraceID(), spanID: sc.SpanID(),
+		tokens: e.cfg.RateBurst, ackTokens: e.cfg.AckBurst, last: e.mono()}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// traceContext carries the connection's trace (its upgrade request), so the logger stamps trace_id
+// on the connection's own log lines (closes).
+func (c *conn) traceContext() context.Context {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: c.traceID, SpanID: c.spanID, TraceFlags: trace.FlagsSampled})
+	if !sc.IsValid() {
+		return context.Background()
+	}
+	return trace.ContextWithSpanContext(context.Background(), sc)
 }
 
 // enqueue queues one frame for writing without blocking. It returns false when the frame was not
@@ -70,10 +100,13 @@ func (c *conn) enqueue(frame []byte) bool {
 		return false
 	}
 	if c.queued+len(frame) > c.edge.cfg.OutboundQueueBytes {
+		queued := c.queued
 		c.queue, c.queued = nil, 0
 		c.startCloseLocked(events.CloseSlowConsumer, "slow consumer: reconnect and pull")
 		c.mu.Unlock()
 		c.edge.stats.slowClosed.Add(1)
+		c.edge.log.WarnContext(c.traceContext(), "connection closed: slow consumer", "close_code", events.CloseSlowConsumer,
+			"conn", c.id, "user", c.userID, "queued_bytes", queued, "frame_bytes", len(frame))
 		return false
 	}
 	c.queue = append(c.queue, frame)
@@ -96,6 +129,7 @@ func (c *conn) startCloseLocked(code int, reason string) {
 		return
 	}
 	c.closing, c.closeCode, c.closeReason = true, code, reason
+	c.edge.stats.closes[closeKindOf(code)].Add(1)
 	if c.hb != nil {
 		c.hb.Stop()
 	}
@@ -170,14 +204,14 @@ func (c *conn) startHeartbeat() {
 
 func (c *conn) nextBeat() time.Duration {
 	d := c.edge.cfg.HeartbeatInterval
-	if !c.expiresAt.IsZero() {
-		d = min(d, max(time.Until(c.expiresAt), time.Millisecond))
+	if c.expiresAt != 0 {
+		d = min(d, max(time.Until(time.Unix(0, c.expiresAt)), time.Millisecond))
 	}
 	return d
 }
 
 func (c *conn) beat() {
-	if !c.expiresAt.IsZero() && !time.Now().Before(c.expiresAt) {
+	if c.expiresAt != 0 && time.Now().UnixNano() >= c.expiresAt {
 		c.closeWith(events.CloseUnauthenticated, "token expired")
 		return
 	}
@@ -195,21 +229,45 @@ func (c *conn) extendRead() {
 	_ = c.ws.SetReadDeadline(time.Now().Add(2*c.edge.cfg.HeartbeatInterval + 5*time.Second))
 }
 
-// allow is a token bucket: RateLimit frames per second, bursts of RateBurst. Reader-owned.
-func (c *conn) allow() bool {
-	now := time.Now()
-	cfg := &c.edge.cfg
-	if c.last.IsZero() {
-		c.tokens = cfg.RateBurst
-	} else {
-		c.tokens = min(cfg.RateBurst, c.tokens+now.Sub(c.last).Seconds()*cfg.RateLimit)
-	}
+// refill tops up both token buckets for the time since the last frame. Reader-owned.
+func (c *conn) refill() {
+	now := c.edge.mono()
+	elapsed := float64(now-c.last) / float64(time.Second)
 	c.last = now
+	cfg := &c.edge.cfg
+	c.tokens = min(cfg.RateBurst, c.tokens+elapsed*cfg.RateLimit)
+	c.ackTokens = min(cfg.AckBurst, c.ackTokens+elapsed*cfg.AckRateLimit)
+}
+
+// allow takes one token of the frame budget: RateLimit frames per second, bursts of RateBurst.
+// Every frame but a well-formed ack pays it; a client over it is closed with 4008.
+func (c *conn) allow() bool {
+	c.refill()
 	if c.tokens < 1 {
 		return false
 	}
 	c.tokens--
 	return true
+}
+
+// allowAck takes one token of the ack budget (AckRateLimit, AckBurst), which is separate so that
+// acking every push of a busy conversation never spends the frame budget. Over it an ack is ignored,
+// not punished: acks are cumulative, so the next one admitted covers it.
+func (c *conn) allowAck() bool {
+	c.refill()
+	if c.ackTokens < 1 {
+		return false
+	}
+	c.ackTokens--
+	return true
+}
+
+// rateLimited closes the connection with 4008 (frame budget spent). Reader-owned.
+func (c *conn) rateLimited() {
+	c.edge.stats.rateClosed.Add(1)
+	c.edge.log.WarnContext(c.traceContext(), "connection closed: rate limited", "close_code", events.CloseRateLimited,
+		"conn", c.id, "user", c.userID, "rate", c.edge.cfg.RateLimit, "burst", c.edge.cfg.RateBurst)
+	c.closeWith(events.CloseRateLimited, "rate limited")
 }
 
 func (c *conn) isClosing() bool {
@@ -234,28 +292,46 @@ func (c *conn) readLoop() {
 		if c.isClosing() {
 			continue // waiting for the client's close reply; input is discarded
 		}
-		if !c.allow() {
-			c.edge.stats.rateClosed.Add(1)
-			c.closeWith(events.CloseRateLimited, "rate limited")
-			continue
-		}
 		if mt != websocket.TextMessage {
-			c.closeWith(events.ClosePolicy, "frames must be JSON text")
+			if c.allow() {
+				c.closeWith(events.ClosePolicy, "frames must be JSON text")
+			} else {
+				c.rateLimited()
+			}
 			continue
 		}
 		c.handleFrame(data)
 	}
 }
 
+// readFailed ends reading. A connection the server was not already closing ended by the client
+// (a close frame: counted as normal), by the network or a missed heartbeat (1006), or by an
+// oversized frame (1009).
 func (c *conn) readFailed(err error) {
+	c.mu.Lock()
+	wasClosing := c.closing
 	if errors.Is(err, websocket.ErrReadLimit) {
-		// gorilla has already sent close 1009. Read the rest of the oversized frame before closing:
-		// closing with unread input makes the kernel send a reset that can overtake the close frame.
-		c.mu.Lock()
+		// gorilla has already sent close 1009.
 		c.closing, c.closeSent = true, true
 		c.mu.Unlock()
+		if !wasClosing {
+			c.edge.stats.closes[closeTooBig].Add(1)
+		}
+		// Read the rest of the oversized frame before closing: closing with unread input makes the
+		// kernel send a reset that can overtake the close frame.
 		_ = c.raw.Conn.SetReadDeadline(time.Now().Add(closeGrace))
 		_, _ = io.Copy(io.Discard, c.raw.Conn)
+		return
+	}
+	c.closing = true // from here a closeWith (4009 from a delivery, say) neither starts nor counts
+	c.mu.Unlock()
+	if !wasClosing {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			c.edge.stats.closes[closeNormal].Add(1)
+		} else {
+			c.edge.stats.closes[closeLost].Add(1)
+		}
 	}
 }
 

@@ -100,6 +100,9 @@ func (e *Edge) deliverRecord(m kafka.Message) {
 func (e *Edge) Deliver(d events.Delivery) {
 	e.stats.delivered.Add(1)
 	ev := d.Event
+	if !ev.Time.IsZero() {
+		e.metrics.recordLag(time.Since(ev.Time))
+	}
 	if ev.Type == events.TypeCommandRejected {
 		e.answerRejection(ev)
 		return
@@ -221,6 +224,7 @@ func (e *Edge) answerResult(ev events.DeliveredEvent) {
 	if pc == nil {
 		return
 	}
+	e.answered(pc, outcomeResult)
 	data := ev.Data
 	if ev.Type == events.TypeConversationRead {
 		var r events.ConversationRead
@@ -250,6 +254,11 @@ func (e *Edge) answerRejection(ev events.DeliveredEvent) {
 	}
 	ee := &events.Error{Code: r.Code, Message: r.Message}
 	if pc := e.cmds.take(corr); pc != nil {
+		waited := e.answered(pc, outcomeRejected)
+		if r.Code == events.CodeUnavailable {
+			// Typically the command's deadline passed before a function got to it.
+			e.logUnavailable(pc, causeRejected, waited, ee)
+		}
 		pc.c.sendError(pc.frameID, ee)
 		return
 	}
@@ -268,7 +277,11 @@ func (c *conn) push(frame []byte, conv string, seq int64) {
 	if conv != "" && !c.firstPush(conv, seq) {
 		return
 	}
-	if !c.enqueue(frame) || conv == "" {
+	if !c.enqueue(frame) {
+		return
+	}
+	c.edge.stats.pushed.Add(1)
+	if conv == "" {
 		return
 	}
 	c.mu.Lock()

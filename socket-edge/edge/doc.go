@@ -13,10 +13,14 @@
 //   - enqueue never blocks: the delivery path appends and returns. A connection whose queue would pass
 //     Config.OutboundQueueBytes is closed with 4009 (slow consumer) instead of growing memory;
 //   - a delivery is rendered once into a frame and the same byte slice is queued to every recipient;
-//     queued slices are never modified after they are shared.
+//     queued slices are never modified after they are shared;
+//   - overload is answered at once, never by a silent wait: send/read/revoke frames are admitted
+//     against a per-connection and a per-instance cap of frames awaiting an answer, commands carry a
+//     deadline the functions honour, and acks have a budget apart from every other frame.
 //
 // Files by job: server.go (config, upgrade, auth), conn.go (read/write loops, queue, heartbeat, rate
-// limit, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
-// resends), commands.go (client frames -> commands, pending answers), calls.go (call.* frames),
+// limits, close), hub.go (user -> connections), delivery.go (im.delivery consumer, rendering, acks and
+// resends), commands.go (client frames -> commands, pending answers), overload.go (admission,
+// shedding, unavailable answers), metrics.go (counters, instruments), calls.go (call.* frames),
 // presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use tickets).
 package edge

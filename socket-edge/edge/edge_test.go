@@ -18,6 +18,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
@@ -71,6 +72,12 @@ type harness struct {
 
 func newHarness(t testing.TB, mut func(*Config)) *harness {
 	t.Helper()
+	return newHarnessDeps(t, mut, nil)
+}
+
+// newHarnessDeps is newHarness with a hook to replace collaborators (producer, meter, tracer, log).
+func newHarnessDeps(t testing.TB, mut func(*Config), dmut func(*Deps)) *harness {
+	t.Helper()
 	kc := kafkatest.Start(t)
 	h := &harness{t: t, kc: kc, tokens: &testTokens{m: map[string]auth.Principal{}}}
 	h.broker = kc.Topic(t, 1)
@@ -110,7 +117,14 @@ func newHarness(t testing.TB, mut func(*Config)) *harness {
 		mut(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := New(cfg, Deps{Verifier: h.tokens, Tickets: NewRedisTickets(h.rdb, h.prefix), Producer: w, Redis: h.rdb, Log: log})
+	// A meter of its own: an edge left over from an earlier test must not report into a later
+	// test's metrics through the global provider.
+	deps := Deps{Verifier: h.tokens, Tickets: NewRedisTickets(h.rdb, h.prefix), Producer: w, Redis: h.rdb, Log: log,
+		Meter: noop.NewMeterProvider().Meter("test")}
+	if dmut != nil {
+		dmut(&deps)
+	}
+	e, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
@@ -55,16 +58,38 @@ type Config struct {
 	// 3) resends happen before the edge gives up (the client pulls on reconnect).
 	ResendTimeout  time.Duration
 	ResendAttempts int
-	// CommandTimeout: a send/read/revoke frame not answered by then gets error "unavailable"; default 10s.
+	// CommandDeadline is stamped on every command the edge publishes (events.ExtDeadline = publish
+	// time + CommandDeadline): a function refuses a command past it with im.command.rejected
+	// "unavailable", so work nobody waits for any more is not done, and the publish itself is bounded
+	// by it. Default 1.5s: inside the ~2 s in which a client should hear an explicit answer.
+	CommandDeadline time.Duration
+	// CommandTimeout: a send/read/revoke frame not answered by then gets error "unavailable" (the
+	// command may still apply: retry with the same client_msg_id). Default CommandDeadline + 0.5s
+	// (2s): the margin lets a function's refusal of an expired command arrive first.
 	CommandTimeout time.Duration
+	// MaxPendingPerConn caps one connection's send/read/revoke frames awaiting an answer; a frame over
+	// it is answered at once with error "rate_limited". Default 16.
+	MaxPendingPerConn int
+	// MaxPendingPerEdge caps the instance's frames awaiting an answer; a frame over it is answered at
+	// once with error "unavailable". Default 2000.
+	MaxPendingPerEdge int
+	// ShedAnswerLatency: while the recent mean send answer latency is above it, new sends are answered
+	// at once with "unavailable" (overload.go). Default CommandDeadline; negative disables.
+	ShedAnswerLatency time.Duration
 	// DrainWindow over which connections are closed with 1012 on shutdown; default 10s.
 	DrainWindow time.Duration
 	// MaxFrameBytes is the read limit; a bigger frame closes the connection with 1009. Default 64 KiB.
 	MaxFrameBytes int64
 	// RateLimit frames per second per connection with a burst of RateBurst; exceeding it closes with
-	// 4008. Defaults 20/s and 60.
+	// 4008. Every frame but a well-formed ack counts. Defaults 20/s and 60.
 	RateLimit float64
 	RateBurst float64
+	// AckRateLimit acks per second per connection with a burst of AckBurst: a budget of their own, so
+	// that acking every push of a busy conversation never closes a client; acks over it are ignored
+	// (and counted), never a close. It only bounds the CPU one connection's acks can take. Defaults
+	// 500/s and 1000.
+	AckRateLimit float64
+	AckBurst     float64
 	// WriteTimeout bounds one coalesced write; default 10s.
 	WriteTimeout time.Duration
 	// PresenceTTL is the lifetime of a device lease (refreshed every third of it); default 60s.
@@ -91,7 +116,21 @@ func (c *Config) setDefaults() error {
 	}
 	setDur(&c.HeartbeatInterval, 25*time.Second)
 	setDur(&c.ResendTimeout, 10*time.Second)
-	setDur(&c.CommandTimeout, 10*time.Second)
+	setDur(&c.CommandDeadline, 1500*time.Millisecond)
+	setDur(&c.CommandTimeout, c.CommandDeadline+500*time.Millisecond)
+	if c.CommandTimeout < c.CommandDeadline {
+		// The client would hear "unavailable" while its command could still be applied for a while.
+		return fmt.Errorf("command timeout %v is shorter than the command deadline %v", c.CommandTimeout, c.CommandDeadline)
+	}
+	if c.ShedAnswerLatency == 0 {
+		c.ShedAnswerLatency = c.CommandDeadline
+	}
+	if c.MaxPendingPerConn <= 0 {
+		c.MaxPendingPerConn = 16
+	}
+	if c.MaxPendingPerEdge <= 0 {
+		c.MaxPendingPerEdge = 2000
+	}
 	setDur(&c.DrainWindow, 10*time.Second)
 	setDur(&c.WriteTimeout, 10*time.Second)
 	setDur(&c.PresenceTTL, 60*time.Second)
@@ -109,6 +148,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = 60
+	}
+	if c.AckRateLimit <= 0 {
+		c.AckRateLimit = 500
+	}
+	if c.AckBurst <= 0 {
+		c.AckBurst = 1000
 	}
 	if c.ReadBufferSize <= 0 {
 		c.ReadBufferSize = 512
@@ -147,6 +192,10 @@ type Deps struct {
 	Producer producer
 	Redis    *goredis.Client
 	Log      *slog.Logger
+	// Meter creates the edge's instruments (metrics.go); default the global meter provider's.
+	Meter metric.Meter
+	// Tracer starts the spans of connections and published commands; default the global one's.
+	Tracer trace.Tracer
 }
 
 // Edge is one socket-edge instance. Its methods are safe for concurrent use.
@@ -158,6 +207,10 @@ type Edge struct {
 	hub      *hub
 	cmds     *pendingCommands
 	presence *presence
+	latency  answerLatency
+	tracer   trace.Tracer
+	metrics  edgeMetrics
+	epoch    time.Time // origin of mono()
 	source   string
 	allowAny bool
 	origins  map[string]bool
@@ -169,15 +222,6 @@ type Edge struct {
 	conns     sync.WaitGroup
 	bg        sync.WaitGroup // presence updates in flight
 	stats     stats
-}
-
-// stats are counters read by tests and logs.
-type stats struct {
-	slowClosed  atomic.Int64
-	rateClosed  atomic.Int64
-	resent      atomic.Int64
-	delivered   atomic.Int64
-	connections atomic.Int64
 }
 
 // New validates cfg and builds an edge. Call Run to consume deliveries and keep leases.
@@ -194,11 +238,19 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 	if deps.Log == nil {
 		deps.Log = slog.Default()
 	}
+	if deps.Meter == nil {
+		deps.Meter = otel.GetMeterProvider().Meter(instrumentation)
+	}
+	if deps.Tracer == nil {
+		deps.Tracer = otel.GetTracerProvider().Tracer(instrumentation)
+	}
 	e := &Edge{
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Log.With("edge", cfg.EdgeID),
 		hub:     newHub(),
+		tracer:  deps.Tracer,
+		epoch:   time.Now(),
 		source:  events.Source("socket-edge/" + cfg.EdgeID),
 		origins: map[string]bool{},
 	}
@@ -209,6 +261,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		e.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	e.cmds = newPendingCommands()
+	if err := e.initMetrics(deps.Meter); err != nil {
+		return nil, fmt.Errorf("edge metrics: %w", err)
+	}
 	e.presence = &presence{rdb: deps.Redis, prefix: cfg.RedisPrefix, ttl: cfg.PresenceTTL}
 	e.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
@@ -249,6 +304,12 @@ func (e *Edge) ConsumingPartitions() int { return int(e.consuming.Load()) }
 // Connections is the number of open connections.
 func (e *Edge) Connections() int { return int(e.stats.connections.Load()) }
 
+// mono is the time since the edge started, on the monotonic clock (the rate limiters' clock).
+func (e *Edge) mono() int64 { return int64(time.Since(e.epoch)) }
+
+// instrumentation names the edge's meter and tracer.
+const instrumentation = "github.com/parley-im/parley/socket-edge/edge"
+
 // serveWS authenticates, upgrades and starts the connection's read loop, then returns so the
 // handler goroutine's stack is not kept for the connection's life.
 func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -287,7 +348,15 @@ func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
 		go c.readLoop()
 		return
 	}
-	c := newConn(e, ws, raw, p)
+	// The connection's log lines (closes) carry the upgrade request's trace: the one otelhttp started
+	// in a full process, or one of its own when the handler runs bare.
+	sc := trace.SpanContextFromContext(r.Context())
+	if !sc.IsValid() {
+		_, span := e.tracer.Start(r.Context(), "websocket connect", trace.WithSpanKind(trace.SpanKindServer))
+		sc = span.SpanContext()
+		span.End()
+	}
+	c := newConn(e, ws, raw, p, sc)
 	e.stats.connections.Add(1)
 	e.conns.Add(1)
 	e.hub.add(c)

@@ -18,6 +18,12 @@
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
+//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1.5s)
+//	COMMAND_TIMEOUT       a frame without answer by then gets "unavailable" (COMMAND_DEADLINE + 0.5s)
+//	MAX_PENDING_COMMANDS_PER_CONN  frames awaiting an answer per connection; over: rate_limited (16)
+//	MAX_PENDING_COMMANDS  frames awaiting an answer per instance; over: unavailable (2000)
+//	SHED_ANSWER_LATENCY   shed new sends while the mean answer latency is above it (COMMAND_DEADLINE; off)
+//	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
 //	LOG_LEVEL             debug|info|warn|error (info)
 //	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
 package main
@@ -84,7 +90,7 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	e, err := edge.New(cfg.edge, edge.Deps{Verifier: verifier, Tickets: tickets,
-		Producer: w, Redis: rdb, Log: log})
+		Producer: w, Redis: rdb, Log: log, Meter: tel.Meter.Meter(instrumentation), Tracer: tel.Tracer.Tracer(instrumentation)})
 	if err != nil {
 		return err
 	}
@@ -125,6 +131,8 @@ func run(log *slog.Logger) error {
 	return derr
 }
 
+const instrumentation = "github.com/parley-im/parley/socket-edge"
+
 type config struct {
 	addr      string
 	redisAddr string
@@ -158,17 +166,42 @@ func loadConfig() (config, error) {
 		key string
 		dst *time.Duration
 	}{{"DRAIN_WINDOW", &c.edge.DrainWindow}, {"HEARTBEAT_INTERVAL", &c.edge.HeartbeatInterval},
-		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}} {
+		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}, {"COMMAND_DEADLINE", &c.edge.CommandDeadline},
+		{"COMMAND_TIMEOUT", &c.edge.CommandTimeout}} {
 		if v := os.Getenv(d.key); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
 				return c, fmt.Errorf("%s: %w", d.key, err)
 			}
 		}
 	}
-	if v := os.Getenv("OUTBOUND_QUEUE_BYTES"); v != "" {
-		if c.edge.OutboundQueueBytes, err = strconv.Atoi(v); err != nil {
-			return c, fmt.Errorf("OUTBOUND_QUEUE_BYTES: %w", err)
+	for _, n := range []struct {
+		key string
+		dst *int
+	}{{"OUTBOUND_QUEUE_BYTES", &c.edge.OutboundQueueBytes}, {"MAX_PENDING_COMMANDS_PER_CONN", &c.edge.MaxPendingPerConn},
+		{"MAX_PENDING_COMMANDS", &c.edge.MaxPendingPerEdge}} {
+		if v := os.Getenv(n.key); v != "" {
+			if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst <= 0 {
+				return c, fmt.Errorf("%s: %q is not a positive integer", n.key, v)
+			}
 		}
+	}
+	switch v := os.Getenv("SHED_ANSWER_LATENCY"); v {
+	case "":
+	case "off":
+		c.edge.ShedAnswerLatency = -1
+	default:
+		if c.edge.ShedAnswerLatency, err = time.ParseDuration(v); err != nil || c.edge.ShedAnswerLatency <= 0 {
+			return c, fmt.Errorf("SHED_ANSWER_LATENCY: %q is not a positive duration or off", v)
+		}
+	}
+	if v := os.Getenv("ACK_RATE_LIMIT"); v != "" {
+		r, b, ok := strings.Cut(v, "/")
+		rate, err1 := strconv.ParseFloat(r, 64)
+		burst, err2 := strconv.ParseFloat(b, 64)
+		if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+			return c, fmt.Errorf("ACK_RATE_LIMIT: %q is not rate/burst", v)
+		}
+		c.edge.AckRateLimit, c.edge.AckBurst = rate, burst
 	}
 	return c, nil
 }

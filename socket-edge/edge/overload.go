@@ -1,0 +1,181 @@
+package edge
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/parley-im/parley/events"
+)
+
+// Overload is answered at once, never by a silent wait. A send, read or revoke frame is admitted
+// only while
+//   - its connection has fewer than MaxPendingPerConn frames awaiting an answer (else error
+//     rate_limited: this client is pipelining more than the path can take; wait for answers),
+//   - the instance has fewer than MaxPendingPerEdge (else error unavailable: this instance is
+//     overloaded; retry with backoff, maybe elsewhere),
+//   - and, for sends, the recent answer latency is not above ShedAnswerLatency (else unavailable:
+//     the answers already arrive after the deadline, so the functions would refuse this one too).
+// An admitted frame is answered by its result or rejection, or with unavailable when its publish
+// fails (bounded by the command's deadline) or after CommandTimeout.
+
+// shedReason says why a frame was not admitted.
+type shedReason uint8
+
+const (
+	admitted    shedReason = iota
+	shedConn               // the connection's cap of pending frames
+	shedEdge               // the instance's cap of pending frames
+	shedLatency            // recent answer latency above ShedAnswerLatency
+	numShedReasons
+)
+
+var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending", shedLatency: "answer_latency"}
+
+// unavailableCause says why a frame was answered unavailable.
+type unavailableCause uint8
+
+const (
+	causeTimeout  unavailableCause = iota // no answer within CommandTimeout
+	causePublish                          // the broker did not take the command before its deadline
+	causeRejected                         // a function refused it with code unavailable (e.g. deadline passed)
+	causeShed                             // not admitted: instance cap or answer latency
+	numUnavailableCauses
+)
+
+var unavailableLabels = [numUnavailableCauses]string{causeTimeout: "timeout", causePublish: "publish_failed",
+	causeRejected: "rejected", causeShed: "shed"}
+
+// answerOutcome is how a pending frame was answered (the answer latency histogram's label).
+type answerOutcome uint8
+
+const (
+	outcomeResult answerOutcome = iota
+	outcomeRejected
+	outcomeTimeout
+	outcomePublishFailed
+	numAnswerOutcomes
+)
+
+var outcomeLabels = [numAnswerOutcomes]string{outcomeResult: "result", outcomeRejected: "rejected",
+	outcomeTimeout: "timeout", outcomePublishFailed: "publish_failed"}
+
+// admit decides whether pc may be published and, if so, registers it as pending.
+func (e *Edge) admit(pc *pendingCmd) shedReason {
+	if pc.typ == events.TypeMessageSend && e.cfg.ShedAnswerLatency > 0 && e.latency.high(e.cfg.ShedAnswerLatency, time.Now()) {
+		return shedLatency
+	}
+	return e.cmds.add(pc, e.cfg.MaxPendingPerConn, e.cfg.MaxPendingPerEdge, e.cfg.CommandTimeout, e.expire)
+}
+
+// shed answers a frame that was not admitted, at once.
+func (e *Edge) shed(ctx context.Context, pc *pendingCmd, reason shedReason) {
+	e.stats.shed[reason].Add(1)
+	c := pc.c
+	if reason == shedConn {
+		// The client's own doing and bounded by its frame budget: counted, logged at debug only.
+		e.log.DebugContext(ctx, "command shed", "reason", shedLabels[reason], "type", pc.typ, "correlation_id", pc.corr,
+			"conn", c.id, "user", c.userID)
+		c.sendError(pc.frameID, events.Errorf(events.CodeRateLimited,
+			"too many frames awaiting an answer on this connection (at most %d); wait for answers, then retry (a send with the same client_msg_id)",
+			e.cfg.MaxPendingPerConn))
+		return
+	}
+	e.stats.unavailable[causeShed].Add(1)
+	e.log.WarnContext(ctx, "command answered unavailable", "cause", unavailableLabels[causeShed], "reason", shedLabels[reason],
+		"type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr, "conn", c.id, "user", c.userID, "frame_id", pc.frameID,
+		"pending", e.cmds.len(), "answer_latency_s", e.latency.value())
+	c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable,
+		"overloaded: the command was not accepted; retry after a short backoff (a send with the same client_msg_id)"))
+}
+
+// expire runs on a pending frame's timer.
+func (e *Edge) expire(pc *pendingCmd) {
+	if e.cmds.takeIf(pc.corr, pc) {
+		e.answerUnavailable(pc, causeTimeout, nil)
+	}
+}
+
+// answerUnavailable answers a taken pending frame with unavailable: its publish failed or its answer
+// did not come in time. The command may still apply, hence the advice to retry with the same
+// client_msg_id (the send function de-duplicates on it).
+func (e *Edge) answerUnavailable(pc *pendingCmd, cause unavailableCause, err error) {
+	outcome := outcomeTimeout
+	msg := "no answer in time; the command may still apply, retry with the same client_msg_id"
+	if cause == causePublish {
+		outcome = outcomePublishFailed
+		msg = "cannot accept commands now; retry with the same client_msg_id"
+	}
+	waited := e.answered(pc, outcome)
+	e.logUnavailable(pc, cause, waited, err)
+	pc.c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable, "%s", msg))
+}
+
+// logUnavailable counts an unavailable answer and logs it at WARN in the command's trace.
+func (e *Edge) logUnavailable(pc *pendingCmd, cause unavailableCause, waited time.Duration, err error) {
+	e.stats.unavailable[cause].Add(1)
+	ctx := context.Background()
+	if pc.span.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, pc.span)
+	}
+	args := []any{"cause", unavailableLabels[cause], "type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr,
+		"conn", pc.c.id, "user", pc.c.userID, "frame_id", pc.frameID, "waited", waited}
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	e.log.WarnContext(ctx, "command answered unavailable", args...)
+}
+
+// answered records a pending frame's answer: the latency histogram and, for sends, the overload
+// signal. It returns how long the frame waited.
+func (e *Edge) answered(pc *pendingCmd, outcome answerOutcome) time.Duration {
+	now := time.Now()
+	waited := now.Sub(pc.start)
+	if outcome == outcomeTimeout {
+		waited = e.cfg.CommandTimeout // the timer's own lateness is not the path's
+	}
+	e.metrics.recordAnswer(pc.typ, outcome, waited)
+	if pc.typ == events.TypeMessageSend {
+		e.latency.observe(waited, now)
+	}
+	return waited
+}
+
+// latencyAlpha weighs one answer in the mean: about the last ten answers count, so one slow answer
+// cannot trip shedding, a run of them does within a few answers.
+const latencyAlpha = 0.2
+
+// latencyFresh: a mean without a new answer for this long no longer sheds. Shedding stops the
+// answers that feed the mean, so this is also how often, at most, an overloaded edge lets sends
+// through again to probe whether the path recovered.
+const latencyFresh = time.Second
+
+// answerLatency is a cheap overload signal: the exponentially weighted mean of how long sends waited
+// for their answer (a timeout counts as CommandTimeout). It starts at zero and is never reset.
+type answerLatency struct {
+	mu   sync.Mutex
+	mean float64 // seconds
+	at   time.Time
+}
+
+func (l *answerLatency) observe(d time.Duration, now time.Time) {
+	l.mu.Lock()
+	l.mean += latencyAlpha * (d.Seconds() - l.mean)
+	l.at = now
+	l.mu.Unlock()
+}
+
+// high reports whether the mean is above limit and fresh.
+func (l *answerLatency) high(limit time.Duration, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.at.IsZero() && now.Sub(l.at) < latencyFresh && l.mean > limit.Seconds()
+}
+
+func (l *answerLatency) value() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mean
+}
