@@ -63,7 +63,7 @@ func messageFact(t *testing.T, m events.Message, corr string) event.Event {
 func cursor(t *testing.T, pool *pgxpool.Pool, conv string) int64 {
 	t.Helper()
 	var d int64
-	if err := pool.QueryRow(context.Background(), `SELECT delivered_seq FROM conversations WHERE id = $1`, conv).Scan(&d); err != nil {
+	if err := pool.QueryRow(context.Background(), `SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = $1), 0)`, conv).Scan(&d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -71,7 +71,7 @@ func cursor(t *testing.T, pool *pgxpool.Pool, conv string) int64 {
 
 func setCursor(t *testing.T, pool *pgxpool.Pool, conv string, d int64) {
 	t.Helper()
-	if _, err := pool.Exec(context.Background(), `UPDATE conversations SET delivered_seq = $2 WHERE id = $1`, conv, d); err != nil {
+	if _, err := pool.Exec(context.Background(), `INSERT INTO delivery_cursors (conversation_id, delivered_seq) VALUES ($1, $2) ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2`, conv, d); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -285,7 +285,7 @@ type cursorPublisher struct {
 
 func (p *cursorPublisher) Publish(ctx context.Context, topic string, evs ...event.Event) error {
 	var d int64
-	if err := p.pool.QueryRow(ctx, `SELECT delivered_seq FROM conversations WHERE id = $1`, p.conv).Scan(&d); err != nil {
+	if err := p.pool.QueryRow(ctx, `SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = $1), 0)`, p.conv).Scan(&d); err != nil {
 		return err
 	}
 	p.mu.Lock()

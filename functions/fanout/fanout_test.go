@@ -98,7 +98,7 @@ func TestDeliveriesStableAndChunked(t *testing.T) {
 		if _, err := h.HandleEvent(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pool.Exec(context.Background(), `UPDATE conversations SET delivered_seq = 0 WHERE id = $1`, conv); err != nil {
+		if _, err := pool.Exec(context.Background(), `DELETE FROM delivery_cursors WHERE conversation_id = $1`, conv); err != nil {
 			t.Fatal(err)
 		}
 	}

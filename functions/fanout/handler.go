@@ -5,7 +5,7 @@
 //
 // Message facts can still reach the broker out of seq order (two send leaders or instances commit
 // and publish separately) or more than once (outbox flush and sweep, retries), so im.message.created
-// is delivered against a cursor in PostgreSQL, conversations.delivered_seq (the highest seq
+// is delivered against a cursor in PostgreSQL, delivery_cursors.delivered_seq (the highest seq
 // delivered): a fact at or below the cursor is late or a duplicate and reaches nobody (its sender's
 // pending frame still gets its answer, see [events.Delivery.ReplyOnly]); a fact above cursor+1 first
 // delivers the messages in between, read from PostgreSQL, in seq order. The cursor advances only
@@ -157,8 +157,12 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 		}
 		return h.publish(ctx, evs...)
 	}
+	// One round trip: the cursor and the members (NULL when the conversation has none).
 	var delivered int64
-	err = h.d.Pool.QueryRow(ctx, `SELECT delivered_seq FROM conversations WHERE id = $1`, conv).Scan(&delivered)
+	var recipients []string
+	err = h.d.Pool.QueryRow(ctx, `SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = c.id), 0),
+		(SELECT array_agg(user_id) FROM conversation_members WHERE conversation_id = c.id)
+		FROM conversations c WHERE c.id = $1`, conv).Scan(&delivered, &recipients)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the conversation is gone, and its members with it
 	}
@@ -181,10 +185,6 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 			return err
 		}
 		return h.publish(ctx, d)
-	}
-	recipients, err := h.members(ctx, conv)
-	if err != nil {
-		return err
 	}
 	var evs []event.Event
 	if seq > delivered+1 && len(recipients) > 0 {
@@ -215,8 +215,8 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 	if err := h.publish(ctx, evs...); err != nil { // one call: the gap, then the fact, in order
 		return err
 	}
-	if _, err := h.d.Pool.Exec(ctx, `UPDATE conversations SET delivered_seq = $2 WHERE id = $1 AND delivered_seq < $2`,
-		conv, seq); err != nil {
+	if _, err := h.d.Pool.Exec(ctx, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq) VALUES ($1, $2)
+		ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2 WHERE d.delivered_seq < $2`, conv, seq); err != nil {
 		// Retried: the deliveries go out again with the same ids and the edge drops the repeats.
 		return fmt.Errorf("advance delivery cursor: %w", err)
 	}
