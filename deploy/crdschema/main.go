@@ -3,10 +3,10 @@
 // schema-location template {{.ResourceKind}}{{.KindSuffix}}.json expects (deployment-apps-v1.json,
 // service-serving-v1.json, trigger-eventing-v1.json ...).
 //
-//	crdschema -out DIR [-k8s SWAGGER.json -kinds io.k8s.api.apps.v1.Deployment,...] [CRD.yaml ...]
+//	crdschema -out DIR [-k8s OPENAPI.json=io.k8s.api.apps.v1.Deployment,... ...] [CRD.yaml ...]
 //
-// Built-in kinds come from a Kubernetes OpenAPI v2 document (-k8s): the named definitions with
-// every $ref inlined. Custom resources come from CRD manifests: each served version's
+// Built-in kinds come from Kubernetes OpenAPI documents (-k8s, repeatable; v2 "definitions" or v3
+// "components.schemas"): the named definitions with every $ref inlined. Custom resources come from CRD manifests: each served version's
 // openAPIV3Schema. Both are made strict the way kubeconform's own openapi2jsonschema.py --strict
 // does (additionalProperties: false on every object that lists its properties and says nothing
 // about others), except, unlike that script, never under x-kubernetes-preserve-unknown-fields,
@@ -30,8 +30,9 @@ import (
 
 func main() {
 	out := flag.String("out", "", "directory to write the schemas into")
-	k8s := flag.String("k8s", "", "Kubernetes OpenAPI v2 (swagger.json) for built-in kinds")
-	kinds := flag.String("kinds", "", "comma list of definitions of -k8s to write")
+	var k8s []string
+	flag.Func("k8s", "FILE=def1,def2: Kubernetes OpenAPI v2/v3 document and the definitions to write (repeatable)",
+		func(v string) error { k8s = append(k8s, v); return nil })
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("crdschema: -out is required")
@@ -40,10 +41,14 @@ func main() {
 		log.Fatal(err)
 	}
 	var files []string
-	if *k8s != "" {
-		fs, err := builtins(*k8s, splitList(*kinds), *out)
+	for _, spec := range k8s {
+		file, kinds, ok := strings.Cut(spec, "=")
+		if !ok {
+			log.Fatalf("crdschema: -k8s %q: want FILE=definition,...", spec)
+		}
+		fs, err := builtins(file, splitList(kinds), *out)
 		if err != nil {
-			log.Fatalf("crdschema: %s: %v", *k8s, err)
+			log.Fatalf("crdschema: %s: %v", file, err)
 		}
 		files = append(files, fs...)
 	}
@@ -59,21 +64,28 @@ func main() {
 	}
 }
 
-// builtins writes the definitions named in kinds from a swagger document.
+// builtins writes the definitions named in kinds from an OpenAPI v2 or v3 document.
 func builtins(path string, kinds []string, out string) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var doc struct {
-		Definitions map[string]map[string]any `json:"definitions"`
+		Definitions map[string]map[string]any `json:"definitions"` // v2
+		Components  struct {
+			Schemas map[string]map[string]any `json:"schemas"` // v3
+		} `json:"components"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, err
 	}
+	defs := doc.Definitions
+	if defs == nil {
+		defs = doc.Components.Schemas
+	}
 	var files []string
 	for _, name := range kinds {
-		def, ok := doc.Definitions[name]
+		def, ok := defs[name]
 		if !ok {
 			return nil, fmt.Errorf("no definition %s", name)
 		}
@@ -82,7 +94,7 @@ func builtins(path string, kinds []string, out string) ([]string, error) {
 			return nil, fmt.Errorf("%s: want one x-kubernetes-group-version-kind, got %d", name, len(gvks))
 		}
 		gvk := gvks[0].(map[string]any)
-		s, err := inline(def, doc.Definitions, nil)
+		s, err := inline(def, defs, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -100,7 +112,7 @@ func inline(node any, defs map[string]map[string]any, seen []string) (any, error
 	switch n := node.(type) {
 	case map[string]any:
 		if ref, ok := n["$ref"].(string); ok {
-			name := strings.TrimPrefix(ref, "#/definitions/")
+			name := strings.TrimPrefix(strings.TrimPrefix(ref, "#/definitions/"), "#/components/schemas/")
 			for _, s := range seen {
 				if s == name {
 					return nil, fmt.Errorf("recursive definition %s (not needed by Parley's kinds)", name)
