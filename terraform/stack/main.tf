@@ -10,8 +10,8 @@ provider "aws" {
 locals {
   name = "parley-${var.environment}"
   tags = merge({ project = "parley", environment = var.environment, managed-by = "terraform" }, var.tags)
-  # The repository root, from terraform/envs/<env>.
-  repo_root = abspath("${path.root}/../../..")
+  # The repository root, from terraform/stack.
+  repo_root = abspath("${path.root}/../..")
 }
 
 # The Kubernetes and Helm providers talk to the cluster created below, authenticating with
@@ -39,7 +39,7 @@ provider "helm" {
 }
 
 module "network" {
-  source             = "../../modules/network"
+  source             = "../modules/network"
   name               = local.name
   cidr               = var.vpc_cidr
   az_count           = var.az_count
@@ -47,7 +47,7 @@ module "network" {
 }
 
 module "kubernetes" {
-  source                 = "../../modules/kubernetes"
+  source                 = "../modules/kubernetes"
   name                   = local.name
   kubernetes_version     = var.kubernetes_version
   vpc_id                 = module.network.vpc_id
@@ -59,7 +59,7 @@ module "kubernetes" {
 }
 
 module "postgres" {
-  source                     = "../../modules/postgres"
+  source                     = "../modules/postgres"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
@@ -73,7 +73,7 @@ module "postgres" {
 }
 
 module "redis" {
-  source                     = "../../modules/redis"
+  source                     = "../modules/redis"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
@@ -84,7 +84,7 @@ module "redis" {
 }
 
 module "kafka" {
-  source                     = "../../modules/kafka"
+  source                     = "../modules/kafka"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
@@ -98,14 +98,14 @@ module "kafka" {
 }
 
 module "s3" {
-  source               = "../../modules/s3"
+  source               = "../modules/s3"
   bucket_name          = var.files_bucket_name
   cors_allowed_origins = var.app_origins
   force_destroy        = !var.protect_data
 }
 
 module "knative" {
-  source                 = "../../modules/knative"
+  source                 = "../modules/knative"
   domain                 = var.knative_domain
   operator_chart_version = var.knative_operator_chart_version
   serving_version        = var.knative_serving_version
@@ -123,7 +123,7 @@ resource "kubernetes_namespace_v1" "parley" {
 }
 
 module "keto" {
-  source             = "../../modules/keto"
+  source             = "../modules/keto"
   namespace          = kubernetes_namespace_v1.parley.metadata[0].name
   chart_version      = var.keto_chart_version
   image_tag          = var.keto_image_tag
@@ -136,7 +136,7 @@ module "keto" {
 }
 
 module "parley" {
-  source     = "../../modules/parley"
+  source     = "../modules/parley"
   name       = local.name
   namespace  = kubernetes_namespace_v1.parley.metadata[0].name
   chart_path = "${local.repo_root}/charts/parley"
