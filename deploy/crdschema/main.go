@@ -188,7 +188,7 @@ func crds(path string, out string) ([]string, error) {
 			if !v.Served || v.Schema.OpenAPIV3Schema == nil {
 				continue
 			}
-			f, err := write(out, crd.Spec.Names.Kind, crd.Spec.Group, v.Name, strict(v.Schema.OpenAPIV3Schema))
+			f, err := write(out, crd.Spec.Names.Kind, crd.Spec.Group, v.Name, strict(withObjectMeta(v.Schema.OpenAPIV3Schema)))
 			if err != nil {
 				return nil, err
 			}
@@ -199,6 +199,26 @@ func crds(path string, out string) ([]string, error) {
 		return nil, errors.New("no CustomResourceDefinition with a schema in it")
 	}
 	return files, nil
+}
+
+// withObjectMeta adds the fields every object has to a CRD schema that leaves them out (Knative's
+// declare only spec and status), so closing the root does not refuse apiVersion, kind and metadata.
+func withObjectMeta(root map[string]any) map[string]any {
+	props, _ := root["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		root["properties"] = props
+	}
+	for name, s := range map[string]any{
+		"apiVersion": map[string]any{"type": "string"},
+		"kind":       map[string]any{"type": "string"},
+		"metadata":   map[string]any{"type": "object"},
+	} {
+		if _, ok := props[name]; !ok {
+			props[name] = s
+		}
+	}
+	return root
 }
 
 // strict closes every object that lists its properties, outside preserve-unknown-fields, and turns
@@ -215,6 +235,9 @@ func strict(node any) any {
 		m := make(map[string]any, len(n)+1)
 		for k, v := range n {
 			switch k {
+			case "enum":
+				// Some published documents repeat enum values, which draft-04 forbids.
+				m[k] = dedupe(v.([]any))
 			case "properties", "patternProperties":
 				props := map[string]any{}
 				for pk, pv := range v.(map[string]any) {
@@ -239,6 +262,19 @@ func strict(node any) any {
 		return l
 	}
 	return node
+}
+
+func dedupe(vals []any) []any {
+	var out []any
+	seen := map[string]bool{}
+	for _, v := range vals {
+		k := fmt.Sprintf("%#v", v)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func stringOrNumber(desc any) map[string]any {
