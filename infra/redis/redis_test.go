@@ -41,7 +41,8 @@ func startTLSRedis(t *testing.T, pki testpki.PKI, user, pass string) string {
 		"--tls-ca-cert-file", pki.CAFile, "--tls-auth-clients", "no",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir(),
 		"--user", "default", "off",
-		"--user", user, "on", ">"+pass, "~parley:*", "&*", "+@all")
+		// The ACL terraform/modules/redis gives Parley's ElastiCache user.
+		"--user", user, "on", ">"+pass, "~parley:*", "&*", "+@all", "-@dangerous")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -80,6 +80,7 @@ module "redis" {
   allowed_security_group_ids = [module.kubernetes.node_security_group_id]
   node_type                  = var.redis_node_type
   replicas                   = var.redis_replicas
+  transit_encryption_enabled = var.redis_transit_encryption
   apply_immediately          = !var.protect_data
 }
 
@@ -93,8 +94,8 @@ module "kafka" {
   instance_type              = var.kafka_instance_type
   ebs_volume_size_gb         = var.kafka_volume_size_gb
   default_partitions         = var.kafka_partitions
-  # TLS_PLAINTEXT until infra/kafka and the chart's broker config speak TLS (modules/kafka README).
-  client_broker_encryption = var.kafka_client_broker_encryption
+  client_broker_encryption   = var.kafka_client_broker_encryption
+  iam_auth                   = var.kafka_iam_auth
 }
 
 module "s3" {
@@ -135,6 +136,17 @@ module "keto" {
   db_master_password = module.postgres.master_password
 }
 
+# The CA bundle RDS certificates chain to, for sslmode=verify-full (published by AWS per region).
+data "http" "rds_ca" {
+  url = "https://truststore.pki.rds.amazonaws.com/${var.region}/${var.region}-bundle.pem"
+  lifecycle {
+    postcondition {
+      condition     = self.status_code == 200 && strcontains(self.response_body, "BEGIN CERTIFICATE")
+      error_message = "Could not fetch the RDS CA bundle for ${var.region}."
+    }
+  }
+}
+
 module "parley" {
   source     = "../modules/parley"
   name       = local.name
@@ -153,13 +165,25 @@ module "parley" {
     master_password = module.postgres.master_password
   }
   redis_addr = module.redis.redis_addr
+  redis_auth = {
+    tls      = module.redis.tls
+    username = module.redis.username
+    password = module.redis.password
+  }
+  postgres_ca_pem = data.http.rds_ca.response_body
   kafka = {
-    bootstrap_servers     = module.kafka.bootstrap_servers
-    tls                   = module.kafka.uses_tls
-    bootstrap_servers_tls = module.kafka.bootstrap_brokers_tls
-    security_group_id     = module.kafka.security_group_id
-    partitions            = var.kafka_partitions
-    replication_factor    = module.kafka.replication_factor
+    bootstrap_servers       = module.kafka.bootstrap_servers
+    tls                     = module.kafka.uses_tls
+    sasl_mechanism          = module.kafka.client_security.sasl_mechanism
+    scram_bootstrap_servers = module.kafka.bootstrap_brokers_sasl_scram
+    scram_username          = module.kafka.client_security.scram_username
+    scram_password          = module.kafka.scram_password
+    bootstrap_servers_tls   = module.kafka.bootstrap_brokers_tls
+    iam_bootstrap_servers   = module.kafka.bootstrap_brokers_sasl_iam
+    cluster_arn             = module.kafka.cluster_arn
+    security_group_id       = module.kafka.security_group_id
+    partitions              = var.kafka_partitions
+    replication_factor      = module.kafka.replication_factor
   }
   keto = {
     read_url  = module.keto.read_url
