@@ -20,17 +20,21 @@ import (
 // renderChart renders charts/parley with the values file, using Go templates with Helm's function
 // library (sprig + include/toYaml/fail), without a helm binary (make deploy-check runs the real one). It catches template and YAML
 // mistakes and checks the routing objects say what values.yaml says.
-func renderChart(t *testing.T) []map[string]any {
+func renderChart(t *testing.T, overlays ...string) []map[string]any {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "../../../charts/parley")
-	raw, err := os.ReadFile(filepath.Join(dir, "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var values map[string]any
-	if err := yaml.Unmarshal(raw, &values); err != nil {
-		t.Fatal(err)
+	for _, f := range append([]string{"values.yaml"}, overlays...) {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		values = mergeValues(values, v)
 	}
 	// The function library Helm gives templates: sprig's, plus Helm's own include/toYaml/fail.
 	root := template.New("chart").Option("missingkey=zero")
@@ -87,6 +91,24 @@ func renderChart(t *testing.T) []map[string]any {
 		}
 	}
 	return docs
+}
+
+// mergeValues merges over onto base as Helm merges -f files: maps key by key, anything else replaced.
+func mergeValues(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeValues(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // chartFiles is .Files of the chart: Get reads a file relative to the chart directory.
