@@ -4,7 +4,9 @@
 #                pinned module versions change)
 #   make build   build every command of the workspace into bin/
 #   make dev     tools + build, then run the local platform (EDGES=N for N socket-edges)
-#   make test    tools + build, then every test of every workspace module
+#   make test    tools + build + deploy-check, then every test of every workspace module
+#   make deploy-check  helm lint --strict, helm template (default + production values), kubeconform
+#                -strict against deploy/schemas (offline), YAML and Terraform checks
 #   make lint    gofmt check + go vet
 #   make clean   remove what build and dev produced (keeps the slow-to-build tools)
 #   make distclean  clean + the tools
@@ -22,28 +24,43 @@ TEST_FLAGS ?= -count=1 -timeout 20m
 EDGES ?= 1
 export EDGES
 
-.PHONY: all tools build dev test lint clean distclean
+.PHONY: all tools deploy-tools build dev test deploy-check lint clean distclean
 
 all: build
 
-# A tool is rebuilt when its module's go.mod/go.sum change: the stamp holds their hash. A binary
-# without a stamp (built before stamps existed) is adopted rather than rebuilt: keto takes minutes.
+# A tool is rebuilt when its module's go.mod/go.sum (or its -ldflags, the third argument) change:
+# the stamp holds their hash. A binary without a stamp (built before stamps existed) is adopted
+# rather than rebuilt: keto takes minutes.
 define build_tool
 	@mkdir -p $(BIN); \
-	sum=$$(cat infra/tools/$(1)/go.mod infra/tools/$(1)/go.sum | sha256sum | cut -c1-16); \
+	sum=$$( { cat infra/tools/$(1)/go.mod infra/tools/$(1)/go.sum; [ -z '$(3)' ] || echo '$(3)'; } | sha256sum | cut -c1-16); \
 	stamp=$(BIN)/.$(1).stamp; \
 	if [ -x $(BIN)/$(1) ] && [ ! -f $$stamp ]; then echo $$sum > $$stamp; fi; \
 	if [ -x $(BIN)/$(1) ] && [ "$$(cat $$stamp)" = "$$sum" ]; then \
 		echo "tools: $(BIN)/$(1) is up to date"; \
 	else \
 		echo "tools: building $(BIN)/$(1) from infra/tools/$(1) (pinned module; takes a few minutes once)"; \
-		(cd infra/tools/$(1) && GOWORK=off $(GO) build -o ../../../$(BIN)/$(1) $(2)) && echo $$sum > $$stamp; \
+		(cd infra/tools/$(1) && GOWORK=off $(GO) build -ldflags '$(3)' -o ../../../$(BIN)/$(1) $(2)) && echo $$sum > $$stamp; \
 	fi
 endef
 
 tools:
 	$(call build_tool,keto,github.com/ory/keto)
 	$(call build_tool,versitygw,github.com/versity/versitygw/cmd/versitygw)
+
+# helm believes Kubernetes is v1.20 unless the release ldflags say otherwise, and then refuses the
+# chart's kubeVersion (>=1.28): build it as a 1.33 client, as release binaries are.
+HELM_LDFLAGS := -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33
+
+deploy-tools:
+	$(call build_tool,helm,helm.sh/helm/v3/cmd/helm,$(HELM_LDFLAGS))
+	$(call build_tool,kubeconform,github.com/yannh/kubeconform/cmd/kubeconform)
+
+# The chart as a cluster would get it, validated offline; then the Go checks of deploy/ (published
+# YAML, Terraform) and of the kn commands in docs/deploy.md.
+deploy-check: deploy-tools
+	@BIN=$(BIN) GO=$(GO) deploy/check.sh
 
 build:
 	@mkdir -p $(BIN)
@@ -54,7 +71,7 @@ build:
 dev: tools build
 	./$(BIN)/parley-platform
 
-test: tools build
+test: tools build deploy-check
 	$(GO) test -tags "$(TEST_TAGS)" $(TEST_FLAGS) $(MODULE_PATTERNS)
 
 lint:
@@ -63,7 +80,8 @@ lint:
 	$(GO) vet -tags "$(TEST_TAGS)" $(MODULE_PATTERNS)
 
 clean:
-	@find $(BIN) -maxdepth 1 -type f ! -name keto ! -name versitygw ! -name '.*.stamp' -delete 2>/dev/null || true
+	@find $(BIN) -maxdepth 1 -type f ! -name keto ! -name versitygw ! -name helm ! -name kubeconform \
+		! -name '.*.stamp' -delete 2>/dev/null || true
 	rm -rf .data
 
 distclean: clean

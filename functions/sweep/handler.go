@@ -11,6 +11,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
@@ -38,12 +40,20 @@ type Deps struct {
 	Outbox Outbox
 	Mirror *messaging.Mirror
 	Log    *slog.Logger
+	// Meter creates the republished counter; default the global meter provider's.
+	Meter metric.Meter
 }
+
+// RepublishedMetric counts outbox rows the sweep had to publish: each is a fact whose request
+// died (or whose broker write failed) between commit and publish. Steady non-zero means the
+// publish path after commit is failing (alert "ParleyOutboxSweepRepublishing").
+const RepublishedMetric = "parley_outbox_republished"
 
 // Handler is the sweep function.
 type Handler struct {
-	cfg Config
-	d   Deps
+	cfg         Config
+	d           Deps
+	republished metric.Int64Counter
 }
 
 // New builds the function.
@@ -60,7 +70,14 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Mirror == nil {
 		d.Mirror = messaging.NewMirror(nil, d.Log)
 	}
-	return &Handler{cfg: cfg, d: d}
+	if d.Meter == nil {
+		d.Meter = otel.GetMeterProvider().Meter("github.com/parley-im/parley/functions/sweep")
+	}
+	h := &Handler{cfg: cfg, d: d}
+	// A counter that cannot be created is a programming error in the name; the sweep still runs.
+	h.republished, _ = d.Meter.Int64Counter(RepublishedMetric,
+		metric.WithDescription("Outbox rows republished by the sweep (left unpublished after their commit)."))
+	return h
 }
 
 // Mount serves the function: POST / for the schedule's ping (no public routes).
@@ -89,6 +106,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	if total > 0 {
+		h.republished.Add(ctx, int64(total))
 		h.d.Log.WarnContext(ctx, "sweep republished outbox rows", "rows", total)
 	}
 	if n, err := h.d.Mirror.Repair(ctx, h.d.Pool, h.cfg.OlderThan, h.cfg.Batch); err != nil {

@@ -24,7 +24,9 @@ const (
 // ConsumerConfig configures a Consumer.
 type ConsumerConfig struct {
 	Brokers []string
-	Topics  []string
+	// Security is how connections are secured (TLS, SASL); the zero value is plaintext.
+	Security Security
+	Topics   []string
 	// GroupID names the consumer group; its offsets are committed there. Empty means no group: this
 	// process reads every partition of every topic from StartOffset and commits nothing (broadcast
 	// readers, e.g. every socket-edge reading im.delivery). Partitions are listed once, at start.
@@ -173,6 +175,7 @@ func (c *Consumer) Run(ctx context.Context, fn ClaimFunc) error {
 		HeartbeatInterval: c.cfg.HeartbeatInterval,
 		RebalanceTimeout:  c.cfg.RebalanceTimeout,
 		JoinGroupBackoff:  time.Second,
+		Dialer:            c.cfg.Security.dialer(),
 	})
 	if err != nil {
 		return fmt.Errorf("consumer group %s: %w", c.cfg.GroupID, err)
@@ -218,6 +221,7 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, topic string, partition i
 		MinBytes:  1,
 		MaxBytes:  c.cfg.MaxBytes,
 		MaxWait:   c.cfg.MaxWait,
+		Dialer:    c.cfg.Security.dialer(),
 	})
 	defer r.Close()
 	if err := r.SetOffset(offset); err != nil {
@@ -240,7 +244,7 @@ func (c *Consumer) runUngrouped(ctx context.Context, fn ClaimFunc) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, topic := range c.cfg.Topics {
-		parts, err := Partitions(ctx, c.cfg.Brokers, topic)
+		parts, err := Partitions(ctx, Cluster{Brokers: c.cfg.Brokers, Security: c.cfg.Security}, topic)
 		if err != nil {
 			return err
 		}

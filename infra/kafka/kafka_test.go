@@ -226,11 +226,11 @@ func TestEnsureTopicsIsIdempotent(t *testing.T) {
 	kc := kafkatest.Start(t)
 	ctx := context.Background()
 	for range 2 {
-		if err := kafka.EnsureTopics(ctx, kc.Brokers, 3, "a.topic", "a.topic.dlq"); err != nil {
+		if err := kafka.EnsureTopics(ctx, kc.Kafka(), 3, "a.topic", "a.topic.dlq"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ps, err := kafka.Partitions(ctx, kc.Brokers, "a.topic.dlq")
+	ps, err := kafka.Partitions(ctx, kc.Kafka(), "a.topic.dlq")
 	if err != nil {
 		t.Fatal(err)
 	}

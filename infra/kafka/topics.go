@@ -13,13 +13,14 @@ import (
 )
 
 // dial connects to the first broker that answers.
-func dial(ctx context.Context, brokers []string) (*kafka.Conn, error) {
+func dial(ctx context.Context, cl Cluster, brokers []string) (*kafka.Conn, error) {
 	if len(brokers) == 0 {
 		return nil, errors.New("kafka: no brokers")
 	}
+	d := cl.Security.dialer()
 	var errs []error
 	for _, b := range brokers {
-		c, err := kafka.DialContext(ctx, "tcp", b)
+		c, err := d.DialContext(ctx, "tcp", b)
 		if err == nil {
 			if d, ok := ctx.Deadline(); ok {
 				_ = c.SetDeadline(d)
@@ -35,14 +36,14 @@ func dial(ctx context.Context, brokers []string) (*kafka.Conn, error) {
 
 // EnsureTopics creates topics with the given partition count on the controller; topics that already
 // exist are left as they are. The replication factor is min(3, brokers in the cluster).
-func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics ...string) error {
+func EnsureTopics(ctx context.Context, cl Cluster, partitions int, topics ...string) error {
 	if len(topics) == 0 {
 		return nil
 	}
 	if partitions <= 0 {
 		return fmt.Errorf("ensure topics: partitions must be > 0, got %d", partitions)
 	}
-	c, err := dial(ctx, brokers)
+	c, err := dial(ctx, cl, cl.Brokers)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 		return fmt.Errorf("kafka brokers: %w", err)
 	}
 	rf := min(3, max(1, len(bs)))
-	cc, err := dial(ctx, []string{net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))})
+	cc, err := dial(ctx, cl, []string{net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))})
 	if err != nil {
 		return err
 	}
@@ -73,8 +74,8 @@ func EnsureTopics(ctx context.Context, brokers []string, partitions int, topics 
 }
 
 // Partitions returns the sorted partition ids of topic.
-func Partitions(ctx context.Context, brokers []string, topic string) ([]int, error) {
-	c, err := dial(ctx, brokers)
+func Partitions(ctx context.Context, cl Cluster, topic string) ([]int, error) {
+	c, err := dial(ctx, cl, cl.Brokers)
 	if err != nil {
 		return nil, err
 	}

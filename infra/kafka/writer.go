@@ -17,6 +17,8 @@ import (
 type Config struct {
 	// Brokers are the bootstrap addresses ("host:port").
 	Brokers []string
+	// Security is how connections are secured (TLS, SASL); the zero value is plaintext.
+	Security Security
 	// BatchTimeout is how long the writer waits to fill a batch; default 2ms. kafka-go's own default
 	// (1s) adds up to a second to every synchronous publish.
 	BatchTimeout time.Duration
@@ -48,6 +50,7 @@ func NewWriter(cfg Config) (*Writer, error) {
 	return &Writer{
 		w: &kafka.Writer{
 			Addr:         kafka.TCP(cfg.Brokers...),
+			Transport:    cfg.Security.transport(),
 			RequiredAcks: kafka.RequireAll, // the zero value is RequireNone: fire and forget
 			BatchTimeout: cfg.BatchTimeout,
 			WriteTimeout: cfg.WriteTimeout,

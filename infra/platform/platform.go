@@ -292,7 +292,7 @@ func (p *Platform) startKafka(ctx context.Context) error {
 	for _, s := range v.Sources {
 		topics = append(topics, s.Topics...)
 	}
-	if err := kafka.EnsureTopics(ctx, brokers, p.cfg.Partitions, dedupe(topics)...); err != nil {
+	if err := kafka.EnsureTopics(ctx, kafka.Cluster{Brokers: brokers}, p.cfg.Partitions, dedupe(topics)...); err != nil {
 		return err
 	}
 	w, err := kafka.NewWriter(kafka.Config{Brokers: brokers})
@@ -302,7 +302,7 @@ func (p *Platform) startKafka(ctx context.Context) error {
 	p.writer = w
 	p.addCloser("kafka writer", func(context.Context) error { return w.Close() })
 	p.addCheck("kafka", func(ctx context.Context) error {
-		_, err := kafka.Partitions(ctx, brokers, v.Broker.Topic)
+		_, err := kafka.Partitions(ctx, kafka.Cluster{Brokers: brokers}, v.Broker.Topic)
 		return err
 	})
 	return nil
@@ -369,6 +369,10 @@ func (p *Platform) childEnv() []string {
 		"DATABASE_URL="+p.cfg.DatabaseURL,
 		"REDIS_ADDR="+p.cfg.RedisAddr,
 		"KAFKA_BROKERS="+p.Addrs.Kafka,
+		// The in-process broker is plaintext: a managed Kafka's TLS/SASL settings in the shell
+		// must not reach the children (the last value of a key wins).
+		"KAFKA_TLS=false", "KAFKA_TLS_CA_FILE=", "KAFKA_TLS_SERVER_NAME=", "KAFKA_TLS_CERT_FILE=",
+		"KAFKA_TLS_KEY_FILE=", "KAFKA_SASL_MECHANISM=", "KAFKA_SASL_USERNAME=", "KAFKA_SASL_PASSWORD=",
 		"BROKER_TOPIC="+p.values.Broker.Topic,
 		"DELIVERY_TOPIC="+p.values.Topics.Delivery,
 		"S3_EVENTS_TOPIC="+p.values.Topics.S3Events,

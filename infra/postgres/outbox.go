@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/parley-im/parley/events"
@@ -29,8 +28,7 @@ type Publisher interface {
 // in the row, so consumers can deduplicate a republished event.
 //
 // Metrics (OpenTelemetry, the global meter provider): parley_outbox_publish_failures_total (a flush
-// left its events to the sweep) and parley_outbox_republished_total{type} (rows the sweep published:
-// each one is a fact that reached consumers late).
+// or relay hand-over left its events to the sweep). The sweep function counts what it republishes.
 type Outbox struct {
 	pool  *pgxpool.Pool
 	pub   Publisher
@@ -38,7 +36,6 @@ type Outbox struct {
 	log   *slog.Logger
 
 	publishFailures metric.Int64Counter
-	republished     metric.Int64Counter
 }
 
 // NewOutbox publishes to topic (the broker topic) through pub.
@@ -47,9 +44,7 @@ func NewOutbox(pool *pgxpool.Pool, pub Publisher, topic string, log *slog.Logger
 	// The instruments' errors are for invalid names only; these are constant and valid.
 	pf, _ := meter.Int64Counter("parley_outbox_publish_failures",
 		metric.WithDescription("outbox flushes whose publish failed (their events wait for the sweep)"))
-	rp, _ := meter.Int64Counter("parley_outbox_republished",
-		metric.WithDescription("outbox rows published by the sweep instead of right after their commit"))
-	return &Outbox{pool: pool, pub: pub, topic: topic, log: log, publishFailures: pf, republished: rp}
+	return &Outbox{pool: pool, pub: pub, topic: topic, log: log, publishFailures: pf}
 }
 
 // Add stores evs in tx. Call Flush with the same events once tx has committed.
@@ -130,7 +125,6 @@ func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) 
 		// Every row here is a fact its consumers got late: say which, so a trace can be followed.
 		for _, evs := range byTopic {
 			for _, e := range evs {
-				o.republished.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type())))
 				o.log.WarnContext(ctx, "outbox row republished by the sweep", "id", e.ID(), "type", e.Type(),
 					"correlationid", events.StringExtension(e, events.ExtCorrelationID))
 			}

@@ -49,6 +49,7 @@ func (e *Edge) consume(ctx context.Context) error {
 	}
 	cons, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Brokers:     e.cfg.KafkaBrokers,
+		Security:    e.cfg.KafkaSecurity,
 		Topics:      []string{e.cfg.DeliveryTopic},
 		GroupID:     "socket-edge-" + e.cfg.EdgeID,
 		StartOffset: start,

@@ -26,6 +26,7 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
+	"github.com/parley-im/parley/infra/kafka"
 )
 
 // Config of one edge instance. A zero field takes the documented default.
@@ -37,6 +38,8 @@ type Config struct {
 	Addr string
 	// KafkaBrokers for the im.delivery consumer; empty disables consuming (unit tests only).
 	KafkaBrokers []string
+	// KafkaSecurity secures the consumer's connections (TLS, SASL); the zero value is plaintext.
+	KafkaSecurity kafka.Security
 	// DeliveryFromStart makes a new consumer group start at the oldest offset instead of the newest
 	// (tests with a topic of their own; production pushes only to live connections).
 	DeliveryFromStart bool

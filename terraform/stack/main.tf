@@ -10,8 +10,8 @@ provider "aws" {
 locals {
   name = "parley-${var.environment}"
   tags = merge({ project = "parley", environment = var.environment, managed-by = "terraform" }, var.tags)
-  # The repository root, from terraform/envs/<env>.
-  repo_root = abspath("${path.root}/../../..")
+  # The repository root, from terraform/stack.
+  repo_root = abspath("${path.root}/../..")
 }
 
 # The Kubernetes and Helm providers talk to the cluster created below, authenticating with
@@ -39,7 +39,7 @@ provider "helm" {
 }
 
 module "network" {
-  source             = "../../modules/network"
+  source             = "../modules/network"
   name               = local.name
   cidr               = var.vpc_cidr
   az_count           = var.az_count
@@ -47,7 +47,7 @@ module "network" {
 }
 
 module "kubernetes" {
-  source                 = "../../modules/kubernetes"
+  source                 = "../modules/kubernetes"
   name                   = local.name
   kubernetes_version     = var.kubernetes_version
   vpc_id                 = module.network.vpc_id
@@ -59,7 +59,7 @@ module "kubernetes" {
 }
 
 module "postgres" {
-  source                     = "../../modules/postgres"
+  source                     = "../modules/postgres"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
@@ -73,18 +73,19 @@ module "postgres" {
 }
 
 module "redis" {
-  source                     = "../../modules/redis"
+  source                     = "../modules/redis"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
   allowed_security_group_ids = [module.kubernetes.node_security_group_id]
   node_type                  = var.redis_node_type
   replicas                   = var.redis_replicas
+  transit_encryption_enabled = var.redis_transit_encryption
   apply_immediately          = !var.protect_data
 }
 
 module "kafka" {
-  source                     = "../../modules/kafka"
+  source                     = "../modules/kafka"
   name                       = local.name
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
@@ -93,19 +94,19 @@ module "kafka" {
   instance_type              = var.kafka_instance_type
   ebs_volume_size_gb         = var.kafka_volume_size_gb
   default_partitions         = var.kafka_partitions
-  # TLS_PLAINTEXT until infra/kafka and the chart's broker config speak TLS (modules/kafka README).
-  client_broker_encryption = var.kafka_client_broker_encryption
+  client_broker_encryption   = var.kafka_client_broker_encryption
+  iam_auth                   = var.kafka_iam_auth
 }
 
 module "s3" {
-  source               = "../../modules/s3"
+  source               = "../modules/s3"
   bucket_name          = var.files_bucket_name
   cors_allowed_origins = var.app_origins
   force_destroy        = !var.protect_data
 }
 
 module "knative" {
-  source                 = "../../modules/knative"
+  source                 = "../modules/knative"
   domain                 = var.knative_domain
   operator_chart_version = var.knative_operator_chart_version
   serving_version        = var.knative_serving_version
@@ -123,7 +124,7 @@ resource "kubernetes_namespace_v1" "parley" {
 }
 
 module "keto" {
-  source             = "../../modules/keto"
+  source             = "../modules/keto"
   namespace          = kubernetes_namespace_v1.parley.metadata[0].name
   chart_version      = var.keto_chart_version
   image_tag          = var.keto_image_tag
@@ -135,8 +136,19 @@ module "keto" {
   db_master_password = module.postgres.master_password
 }
 
+# The CA bundle RDS certificates chain to, for sslmode=verify-full (published by AWS per region).
+data "http" "rds_ca" {
+  url = "https://truststore.pki.rds.amazonaws.com/${var.region}/${var.region}-bundle.pem"
+  lifecycle {
+    postcondition {
+      condition     = self.status_code == 200 && strcontains(self.response_body, "BEGIN CERTIFICATE")
+      error_message = "Could not fetch the RDS CA bundle for ${var.region}."
+    }
+  }
+}
+
 module "parley" {
-  source     = "../../modules/parley"
+  source     = "../modules/parley"
   name       = local.name
   namespace  = kubernetes_namespace_v1.parley.metadata[0].name
   chart_path = "${local.repo_root}/charts/parley"
@@ -153,13 +165,25 @@ module "parley" {
     master_password = module.postgres.master_password
   }
   redis_addr = module.redis.redis_addr
+  redis_auth = {
+    tls      = module.redis.tls
+    username = module.redis.username
+    password = module.redis.password
+  }
+  postgres_ca_pem = data.http.rds_ca.response_body
   kafka = {
-    bootstrap_servers     = module.kafka.bootstrap_servers
-    tls                   = module.kafka.uses_tls
-    bootstrap_servers_tls = module.kafka.bootstrap_brokers_tls
-    security_group_id     = module.kafka.security_group_id
-    partitions            = var.kafka_partitions
-    replication_factor    = module.kafka.replication_factor
+    bootstrap_servers       = module.kafka.bootstrap_servers
+    tls                     = module.kafka.uses_tls
+    sasl_mechanism          = module.kafka.client_security.sasl_mechanism
+    scram_bootstrap_servers = module.kafka.bootstrap_brokers_sasl_scram
+    scram_username          = module.kafka.client_security.scram_username
+    scram_password          = module.kafka.scram_password
+    bootstrap_servers_tls   = module.kafka.bootstrap_brokers_tls
+    iam_bootstrap_servers   = module.kafka.bootstrap_brokers_sasl_iam
+    cluster_arn             = module.kafka.cluster_arn
+    security_group_id       = module.kafka.security_group_id
+    partitions              = var.kafka_partitions
+    replication_factor      = module.kafka.replication_factor
   }
   keto = {
     read_url  = module.keto.read_url

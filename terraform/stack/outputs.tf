@@ -4,8 +4,25 @@ output "cluster_name" {
 }
 
 output "kafka_bootstrap_servers" {
-  description = "Bootstrap servers the chart and the app use."
+  description = "Bootstrap servers Parley's own clients use (KAFKA_BROKERS)."
   value       = module.kafka.bootstrap_servers
+}
+
+output "kafka_security" {
+  description = "What Parley's Kafka clients were told (KAFKA_TLS, KAFKA_SASL_MECHANISM, the SCRAM user) and the SCRAM listener Knative uses. The password is in parley-secrets / kafka-knative-auth and Secrets Manager."
+  value = merge(module.kafka.client_security, {
+    knative_bootstrap_servers = module.kafka.bootstrap_brokers_sasl_scram
+  })
+}
+
+output "redis_security" {
+  description = "Whether Redis clients use TLS (REDIS_TLS) and the RBAC user (REDIS_USERNAME); the password is in parley-secrets."
+  value       = { tls = module.redis.tls, username = module.redis.username }
+}
+
+output "database_sslmode" {
+  description = "How DATABASE_URL connects: verify-full against the RDS CA bundle mounted from the ConfigMap rds-ca."
+  value       = "verify-full (sslrootcert=/etc/parley/tls/postgres/ca.pem)"
 }
 
 output "postgres_host" {

@@ -140,9 +140,21 @@ variable "kafka_partitions" {
 }
 
 variable "kafka_client_broker_encryption" {
-  description = "TLS or TLS_PLAINTEXT; TLS_PLAINTEXT until the app's Kafka client supports TLS."
+  description = "TLS (TLS listeners only) or TLS_PLAINTEXT (also plaintext 9092 for tools). Parley and Knative use TLS either way."
   type        = string
-  default     = "TLS_PLAINTEXT"
+  default     = "TLS"
+}
+
+variable "kafka_iam_auth" {
+  description = "Parley's own Kafka clients authenticate with AWS_MSK_IAM (IRSA) instead of SASL/SCRAM; Knative's data plane stays on SCRAM. Needs s3_auth_mode = irsa."
+  type        = bool
+  default     = false
+}
+
+variable "redis_transit_encryption" {
+  description = "TLS to ElastiCache and an RBAC user for Parley (REDIS_TLS, REDIS_USERNAME/PASSWORD). Changing it replaces the replication group."
+  type        = bool
+  default     = true
 }
 
 variable "files_bucket_name" {

@@ -22,6 +22,10 @@ terraform {
       source  = "hashicorp/tls"
       version = "~> 4.0"
     }
+    http = {
+      source  = "hashicorp/http"
+      version = "~> 3.4"
+    }
   }
 
   # State holds generated passwords (RDS master, app and Keto roles) and, in static_keys mode, an

@@ -47,3 +47,88 @@ ref:
   name: {{ index . 1 }}
   namespace: {{ $root.Values.namespace }}
 {{- end -}}
+
+{{/* ServiceAccount name of every function and the edge ("" = the namespace's default). */}}
+{{- define "parley.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{ default "parley" .Values.serviceAccount.name }}
+{{- else -}}
+{{ .Values.serviceAccount.name }}
+{{- end -}}
+{{- end -}}
+
+{{/* Volume mounts shared by functions and the edge: access rules and the managed services' CAs. */}}
+{{- define "parley.volumeMounts" -}}
+- name: rules
+  mountPath: /etc/parley/rules
+  readOnly: true
+{{- range $svc := list "kafka" "redis" "postgres" }}
+{{- if (index $.Values.managedServices $svc).caConfigMap }}
+- name: {{ $svc }}-ca
+  mountPath: /etc/parley/tls/{{ $svc }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "parley.volumes" -}}
+- name: rules
+  configMap:
+    name: parley-rules
+{{- range $svc := list "kafka" "redis" "postgres" }}
+{{- with (index $.Values.managedServices $svc).caConfigMap }}
+- name: {{ $svc }}-ca
+  configMap:
+    name: {{ . }}
+    items:
+      - key: ca.pem
+        path: ca.pem
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* A values route "[METHOD ]PATH" as a Gateway API HTTPRouteMatch. PATH ending in "/" and plain
+     PATHs are path prefixes (Gateway API prefixes match whole segments, as the local gateway does);
+     "*" (one segment) needs a regular expression. */}}
+{{- define "parley.routeMatch" -}}
+{{- $parts := splitList " " . -}}
+{{- $method := "" -}}
+{{- $path := . -}}
+{{- if eq (len $parts) 2 -}}
+{{- $method = index $parts 0 -}}
+{{- $path = index $parts 1 -}}
+{{- end -}}
+- path:
+{{- if contains "*" $path }}
+    type: RegularExpression
+    value: {{ printf "^%s(/.*)?$" (replace "*" "[^/]+" (trimSuffix "/" $path)) | quote }}
+{{- else }}
+    type: PathPrefix
+    value: {{ trimSuffix "/" $path | default "/" | quote }}
+{{- end }}
+{{- with $method }}
+  method: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Seconds in a Go duration string of whole seconds or minutes ("30s", "2m"). */}}
+{{- define "parley.seconds" -}}
+{{- if hasSuffix "m" . -}}{{ mul (trimSuffix "m" .) 60 }}{{- else -}}{{ trimSuffix "s" . }}{{- end -}}
+{{- end -}}
+
+{{/* Scaling behaviour of the edge: up fast (a connection storm after a deploy or an outage), down
+     slowly, one pod at a time (each scale-down drains and reconnects that pod's clients). */}}
+{{- define "parley.edgeScaleBehavior" -}}
+scaleUp:
+  stabilizationWindowSeconds: 0
+  policies:
+    - type: Percent
+      value: 100
+      periodSeconds: 30
+scaleDown:
+  stabilizationWindowSeconds: 300
+  policies:
+    - type: Pods
+      value: 1
+      periodSeconds: 120
+{{- end -}}

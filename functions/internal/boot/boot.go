@@ -58,6 +58,13 @@ type access struct {
 // New opens the stores and builds the clients; it does no I/O to Kafka or Keto (they may start
 // later). It applies the migrations first when cfg.Migrate is set.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	ksec, err := kafka.NewSecurity(ctx, cfg.KafkaSecurity)
+	if err != nil {
+		return nil, err
+	}
 	pool, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL})
 	if err != nil {
 		return nil, err
@@ -72,14 +79,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 			return nil, err
 		}
 	}
-	if d.Redis, err = redis.Open(ctx, redis.Config{Addr: cfg.RedisAddr, Prefix: cfg.RedisPrefix}); err != nil {
+	rc := cfg.Redis
+	if rc.Addr == "" { // a Config built by hand (tests) rather than by Env
+		rc.Addr, rc.Prefix = cfg.RedisAddr, cfg.RedisPrefix
+	}
+	if d.Redis, err = redis.Open(ctx, rc); err != nil {
 		d.Close()
 		return nil, err
 	}
-	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.KafkaBrokers}); err != nil {
+	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.KafkaBrokers, Security: ksec}); err != nil {
 		d.Close()
 		return nil, err
 	}
+	log.Info("kafka", "brokers", cfg.KafkaBrokers, "security", ksec.String())
 	d.Outbox = postgres.NewOutbox(pool, d.Writer, cfg.BrokerTopic, log)
 	if d.Keto, err = keto.New(keto.Config{ReadURL: cfg.KetoRead, WriteURL: cfg.KetoWrite, Log: log}); err != nil {
 		d.Close()

@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/ratelimit"
+	"github.com/parley-im/parley/infra/redis"
 )
 
 // Config is what a functions process reads from its environment: the settings every function
@@ -17,12 +20,19 @@ import (
 // typed accessors Value, Int, Duration, List and Limit, which the builders in functions/internal/wire
 // call with the setting's documented default. Fill it with Env in a main.
 type Config struct {
-	Listen            string   // LISTEN_ADDRESS, default ":" + PORT (Knative sets PORT; default 8080)
-	DatabaseURL       string   // DATABASE_URL
-	Migrate           bool     // MIGRATE=true applies migrations at start (parley-functions always does)
-	RedisAddr         string   // REDIS_ADDR
-	RedisPrefix       string   // REDIS_PREFIX, default "parley:"
-	KafkaBrokers      []string // KAFKA_BROKERS, comma list
+	Listen       string   // LISTEN_ADDRESS, default ":" + PORT (Knative sets PORT; default 8080)
+	DatabaseURL  string   // DATABASE_URL
+	Migrate      bool     // MIGRATE=true applies migrations at start (parley-functions always does)
+	RedisAddr    string   // REDIS_ADDR
+	RedisPrefix  string   // REDIS_PREFIX, default "parley:"
+	KafkaBrokers []string // KAFKA_BROKERS, comma list
+	// Redis is the whole client config: REDIS_ADDR, REDIS_PREFIX, REDIS_USERNAME, REDIS_PASSWORD,
+	// REDIS_TLS, REDIS_TLS_CA_FILE, REDIS_TLS_SERVER_NAME (redis.EnvConfig).
+	Redis redis.Config
+	// KafkaSecurity: KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_SERVER_NAME, KAFKA_TLS_CERT_FILE,
+	// KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
+	// KAFKA_AWS_REGION (kafka.EnvSecurity).
+	KafkaSecurity     kafka.SecurityConfig
 	BrokerTopic       string   // BROKER_TOPIC, default "knative-broker-parley-default"
 	BrokerURL         string   // BROKER_URL, the broker ingress (default http://127.0.0.1:8081)
 	OIDCIssuer        string   // OIDC_ISSUER
@@ -39,7 +49,12 @@ type Config struct {
 
 	// getenv answers the accessors (os.Getenv, passed by a main to Env).
 	getenv func(key string) string
+	// err is the first malformed setting Env met; New refuses to start with it.
+	err error
 }
+
+// Err is the first malformed setting Env met (nil when all parsed).
+func (c Config) Err() error { return c.err }
 
 // Env reads Config through getenv (os.Getenv in a main).
 func Env(getenv func(string) string) Config {
@@ -51,9 +66,12 @@ func Env(getenv func(string) string) Config {
 	c.Listen = listen
 	c.DatabaseURL = c.Value("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
 	c.Migrate = c.Value("MIGRATE", "") == "true"
-	c.RedisAddr = c.Value("REDIS_ADDR", "127.0.0.1:6379")
-	c.RedisPrefix = c.Value("REDIS_PREFIX", "parley:")
+	var rerr, kerr error
+	c.Redis, rerr = redis.EnvConfig(c.Getenv)
+	c.RedisAddr, c.RedisPrefix = c.Redis.Addr, c.Redis.Prefix
 	c.KafkaBrokers = splitList(c.Value("KAFKA_BROKERS", "127.0.0.1:9092"))
+	c.KafkaSecurity, kerr = kafka.EnvSecurity(c.Getenv)
+	c.err = errors.Join(rerr, kerr)
 	c.BrokerTopic = c.Value("BROKER_TOPIC", "knative-broker-parley-default")
 	c.BrokerURL = c.Value("BROKER_URL", "http://127.0.0.1:8081")
 	c.OIDCIssuer = c.Value("OIDC_ISSUER", "http://127.0.0.1:8080")

@@ -1,11 +1,14 @@
 package boot
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/ratelimit"
+	"github.com/parley-im/parley/infra/redis"
 )
 
 func TestEnvDefaults(t *testing.T) {
@@ -16,6 +19,7 @@ func TestEnvDefaults(t *testing.T) {
 		DatabaseURL:       "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable",
 		RedisAddr:         "127.0.0.1:6379",
 		RedisPrefix:       "parley:",
+		Redis:             redis.Config{Addr: "127.0.0.1:6379", Prefix: "parley:"},
 		KafkaBrokers:      []string{"127.0.0.1:9092"},
 		BrokerTopic:       "knative-broker-parley-default",
 		BrokerURL:         "http://127.0.0.1:8081",
@@ -40,9 +44,43 @@ func TestEnvSet(t *testing.T) {
 		!reflect.DeepEqual(c.Algorithms, []string{"ES256"}) || c.TrustForwardedFor || c.LogLevel != "debug" {
 		t.Fatalf("Env: %+v", c)
 	}
+	if c.Err() != nil || c.KafkaSecurity.TLS || c.Redis.TLS {
+		t.Fatalf("plaintext by default: err %v, kafka %+v, redis %+v", c.Err(), c.KafkaSecurity, c.Redis)
+	}
 	env["LISTEN_ADDRESS"] = "127.0.0.1:1"
 	if c := Env(func(k string) string { return env[k] }); c.Listen != "127.0.0.1:1" {
 		t.Fatalf("LISTEN_ADDRESS wins over PORT: %q", c.Listen)
+	}
+}
+
+func TestEnvManagedServices(t *testing.T) {
+	env := map[string]string{
+		"KAFKA_BROKERS": "b-1.msk:9096", "KAFKA_TLS": "true", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+		"KAFKA_SASL_USERNAME": "parley", "KAFKA_SASL_PASSWORD": "kpw",
+		"REDIS_ADDR": "master.cache:6379", "REDIS_TLS": "true", "REDIS_USERNAME": "parley", "REDIS_PASSWORD": "rpw",
+		"REDIS_PREFIX": "p:",
+	}
+	c := Env(func(k string) string { return env[k] })
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+	if want := (kafka.SecurityConfig{TLS: true, SASLMechanism: "SCRAM-SHA-512", Username: "parley", Password: "kpw"}); c.KafkaSecurity != want {
+		t.Errorf("KafkaSecurity = %+v, want %+v", c.KafkaSecurity, want)
+	}
+	if want := (redis.Config{Addr: "master.cache:6379", Prefix: "p:", TLS: true, Username: "parley", Password: "rpw"}); c.Redis != want {
+		t.Errorf("Redis = %+v, want %+v", c.Redis, want)
+	}
+	if c.RedisPrefix != "p:" || c.RedisAddr != "master.cache:6379" {
+		t.Errorf("RedisAddr/RedisPrefix = %q %q", c.RedisAddr, c.RedisPrefix)
+	}
+	// A malformed switch stops the process at New instead of silently meaning plaintext.
+	env["KAFKA_TLS"], env["REDIS_TLS"] = "yes", "yes"
+	c = Env(func(k string) string { return env[k] })
+	if c.Err() == nil {
+		t.Fatal("KAFKA_TLS=yes / REDIS_TLS=yes accepted")
+	}
+	if _, err := New(context.Background(), c, nil); err == nil {
+		t.Fatal("New started with a malformed setting")
 	}
 }
 

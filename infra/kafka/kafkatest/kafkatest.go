@@ -18,19 +18,28 @@ import (
 // Cluster is a running kfake broker.
 type Cluster struct {
 	Brokers []string
-	c       *kfake.Cluster
-	seq     atomic.Int64
+	// Security is what clients need to reach it (set it when starting with SASL or TLS options).
+	Security kafka.Security
+	c        *kfake.Cluster
+	seq      atomic.Int64
 }
 
 // Start runs a one-broker kfake cluster on a random loopback port, closed when the test ends.
-func Start(tb testing.TB) *Cluster {
+// opts add kfake options (kfake.EnableSASL, kfake.Superuser, kfake.TLS); a caller that adds SASL
+// or TLS sets Security before creating topics.
+func Start(tb testing.TB, opts ...kfake.Opt) *Cluster {
 	tb.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("kfake: %v", err)
 	}
 	tb.Cleanup(c.Close)
 	return &Cluster{Brokers: c.ListenAddrs(), c: c}
+}
+
+// Kafka is the admin view of the cluster (brokers + security).
+func (c *Cluster) Kafka() kafka.Cluster {
+	return kafka.Cluster{Brokers: c.Brokers, Security: c.Security}
 }
 
 // Topic creates a topic unique to this test (name derived from the test name) and returns it.
@@ -46,7 +55,7 @@ func (c *Cluster) CreateTopics(tb testing.TB, partitions int, topics ...string) 
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := kafka.EnsureTopics(ctx, c.Brokers, partitions, topics...); err != nil {
+	if err := kafka.EnsureTopics(ctx, c.Kafka(), partitions, topics...); err != nil {
 		tb.Fatalf("create topics: %v", err)
 	}
 }

@@ -53,7 +53,10 @@ type Subscription struct {
 
 // Deps are what a dispatcher runs on.
 type Deps struct {
-	Brokers   []string
+	Brokers []string
+	// Security is how the dispatcher's consumer reaches the brokers (the local platform's kfake is
+	// plaintext: the zero value).
+	Security  kafka.Security
 	Publisher Publisher
 	Client    *http.Client
 	Log       *slog.Logger
@@ -139,6 +142,7 @@ func NewDispatcher(sub Subscription, deps Deps) (*Dispatcher, error) {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Brokers:           d.deps.Brokers,
+		Security:          d.deps.Security,
 		Topics:            d.sub.Topics,
 		GroupID:           d.sub.GroupID,
 		StartOffset:       d.sub.StartOffset,

@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,65 +13,43 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/Masterminds/sprig/v3"
 	"sigs.k8s.io/yaml"
 )
 
-// renderChart renders charts/parley with the values file, using Go templates and the handful of
-// Helm/sprig functions the chart uses (there is no helm binary here). It catches template and YAML
+// renderChart renders charts/parley with the values file, using Go templates with Helm's function
+// library (sprig + include/toYaml/fail), without a helm binary (make deploy-check runs the real one). It catches template and YAML
 // mistakes and checks the routing objects say what values.yaml says.
-func renderChart(t *testing.T) []map[string]any {
+func renderChart(t *testing.T, overlays ...string) []map[string]any {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "../../../charts/parley")
-	raw, err := os.ReadFile(filepath.Join(dir, "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var values map[string]any
-	if err := yaml.Unmarshal(raw, &values); err != nil {
-		t.Fatal(err)
+	for _, f := range append([]string{"values.yaml"}, overlays...) {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		values = mergeValues(values, v)
 	}
+	// The function library Helm gives templates: sprig's, plus Helm's own include/toYaml/fail.
 	root := template.New("chart").Option("missingkey=zero")
-	empty := func(v any) bool {
-		if v == nil {
-			return true
-		}
-		rv := reflect.ValueOf(v)
-		switch rv.Kind() {
-		case reflect.String, reflect.Slice, reflect.Map:
-			return rv.Len() == 0
-		case reflect.Bool:
-			return !rv.Bool()
-		}
-		return rv.IsZero()
+	funcs := sprig.TxtFuncMap()
+	funcs["include"] = func(name string, data any) (string, error) {
+		var b bytes.Buffer
+		err := root.ExecuteTemplate(&b, name, data)
+		return b.String(), err
 	}
-	indent := func(n int, s string) string {
-		pad := strings.Repeat(" ", n)
-		return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+	funcs["toYaml"] = func(v any) (string, error) {
+		b, err := yaml.Marshal(v)
+		return strings.TrimSuffix(string(b), "\n"), err
 	}
-	root.Funcs(template.FuncMap{
-		"include": func(name string, data any) (string, error) {
-			var b bytes.Buffer
-			err := root.ExecuteTemplate(&b, name, data)
-			return b.String(), err
-		},
-		"nindent": func(n int, s string) string { return "\n" + indent(n, s) },
-		"indent":  indent,
-		"trim":    strings.TrimSpace,
-		"quote":   func(v any) string { return fmt.Sprintf("%q", fmt.Sprint(v)) },
-		"toYaml": func(v any) (string, error) {
-			b, err := yaml.Marshal(v)
-			return strings.TrimSuffix(string(b), "\n"), err
-		},
-		"default": func(def, v any) any {
-			if empty(v) {
-				return def
-			}
-			return v
-		},
-		"hasKey": func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
-		"list":   func(v ...any) []any { return v },
-	})
+	funcs["fail"] = func(msg string) (string, error) { return "", errors.New(msg) }
+	root.Funcs(funcs)
 	tpls, _ := filepath.Glob(filepath.Join(dir, "templates", "*"))
 	for _, p := range tpls {
 		b, err := os.ReadFile(p)
@@ -82,6 +61,7 @@ func renderChart(t *testing.T) []map[string]any {
 		}
 	}
 	data := map[string]any{
+		"Files":   chartFiles(dir),
 		"Values":  values,
 		"Release": map[string]any{"Service": "Helm", "Name": "parley", "Namespace": "parley"},
 		"Chart":   map[string]any{"Name": "parley", "Version": "0.1.0"},
@@ -111,6 +91,32 @@ func renderChart(t *testing.T) []map[string]any {
 		}
 	}
 	return docs
+}
+
+// mergeValues merges over onto base as Helm merges -f files: maps key by key, anything else replaced.
+func mergeValues(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeValues(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// chartFiles is .Files of the chart: Get reads a file relative to the chart directory.
+type chartFiles string
+
+func (d chartFiles) Get(name string) string {
+	b, _ := os.ReadFile(filepath.Join(string(d), name))
+	return string(b)
 }
 
 func dig(m any, path ...any) any {

@@ -8,8 +8,14 @@
 //	EDGE_ID               instance id, unique per instance (edge-0)
 //	KAFKA_BROKERS         comma-separated bootstrap brokers (127.0.0.1:9092)
 //	BROKER_TOPIC          topic of the Knative broker (knative-broker-parley-default)
+//	KAFKA_TLS ...         TLS and SASL to a managed Kafka: KAFKA_TLS, KAFKA_TLS_CA_FILE,
+//	                      KAFKA_TLS_SERVER_NAME, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE,
+//	                      KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
+//	                      KAFKA_AWS_REGION (infra/kafka.EnvSecurity)
 //	REDIS_ADDR            Redis (127.0.0.1:6379)
 //	REDIS_PREFIX          Redis key prefix (parley:)
+//	REDIS_TLS ...         REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS, REDIS_TLS_CA_FILE,
+//	                      REDIS_TLS_SERVER_NAME (infra/redis.EnvConfig)
 //	OIDC_ISSUER           issuer whose tokens are accepted (http://127.0.0.1:8080); also
 //	                      OIDC_AUDIENCE (parley), OIDC_DISCOVERY_URL, OIDC_ALGORITHMS (ES256,RS256)
 //	KETO_READ_URL         Keto read API for ban checks (http://127.0.0.1:4466); KETO_WRITE_URL (:4467)
@@ -75,12 +81,16 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	defer tel.Shutdown(context.Background()) //nolint:errcheck // best effort flush at exit
-	rdb, err := redis.Open(sigctx, redis.Config{Addr: cfg.redisAddr, Prefix: cfg.edge.RedisPrefix})
+	rdb, err := redis.Open(sigctx, cfg.redis)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers})
+	if cfg.edge.KafkaSecurity, err = kafka.NewSecurity(sigctx, cfg.kafkaSecurity); err != nil {
+		return err
+	}
+	log.Info("kafka", "brokers", cfg.edge.KafkaBrokers, "security", cfg.edge.KafkaSecurity.String())
+	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers, Security: cfg.edge.KafkaSecurity})
 	if err != nil {
 		return err
 	}
@@ -134,10 +144,11 @@ func run(log *slog.Logger) error {
 const instrumentation = "github.com/parley-im/parley/socket-edge"
 
 type config struct {
-	addr      string
-	redisAddr string
-	issuer    string
-	edge      edge.Config
+	addr          string
+	redis         redis.Config
+	kafkaSecurity kafka.SecurityConfig
+	issuer        string
+	edge          edge.Config
 }
 
 func env(key, def string) string {
@@ -149,19 +160,24 @@ func env(key, def string) string {
 
 func loadConfig() (config, error) {
 	c := config{
-		addr:      env("EDGE_ADDR", "127.0.0.1:8090"),
-		redisAddr: env("REDIS_ADDR", "127.0.0.1:6379"),
-		issuer:    env("OIDC_ISSUER", "http://127.0.0.1:8080"),
+		addr:   env("EDGE_ADDR", "127.0.0.1:8090"),
+		issuer: env("OIDC_ISSUER", "http://127.0.0.1:8080"),
+	}
+	var err error
+	if c.redis, err = redis.EnvConfig(os.Getenv); err != nil {
+		return c, err
+	}
+	if c.kafkaSecurity, err = kafka.EnvSecurity(os.Getenv); err != nil {
+		return c, err
 	}
 	c.edge = edge.Config{
 		EdgeID:         env("EDGE_ID", "edge-0"),
 		KafkaBrokers:   list(env("KAFKA_BROKERS", "127.0.0.1:9092")),
 		BrokerTopic:    env("BROKER_TOPIC", "knative-broker-parley-default"),
-		RedisPrefix:    env("REDIS_PREFIX", "parley:"),
+		RedisPrefix:    c.redis.Prefix,
 		AllowedOrigins: list(os.Getenv("ALLOWED_ORIGINS")),
 	}
 	c.edge.Addr = c.addr
-	var err error
 	for _, d := range []struct {
 		key string
 		dst *time.Duration

@@ -10,8 +10,9 @@ resource "aws_security_group" "this" {
 }
 
 locals {
-  # 9092 plaintext (only with TLS_PLAINTEXT), 9094 TLS.
-  client_ports = var.client_broker_encryption == "TLS" ? [9094] : [9092, 9094]
+  # 9092 plaintext (only with TLS_PLAINTEXT), 9094 TLS, 9096 SASL/SCRAM over TLS, 9098 IAM over TLS.
+  client_ports = concat(var.client_broker_encryption == "TLS" ? [9094] : [9092, 9094], [9096],
+  var.iam_auth ? [9098] : [])
   ingress = { for pair in setproduct(var.allowed_security_group_ids, local.client_ports) :
   "${pair[0]}-${pair[1]}" => { sg = pair[0], port = pair[1] } }
 }
@@ -32,7 +33,7 @@ resource "aws_vpc_security_group_ingress_rule" "self" {
   referenced_security_group_id = aws_security_group.this.id
   ip_protocol                  = "tcp"
   from_port                    = 9092
-  to_port                      = 9094
+  to_port                      = 9098
   description                  = "Kafka from members of this group"
 }
 
@@ -98,10 +99,15 @@ resource "aws_msk_cluster" "this" {
     }
   }
 
-  # Unauthenticated clients, limited by security group. IAM or SCRAM auth would need client support
-  # in infra/kafka and in the Knative Kafka broker config (auth.secret.ref.name).
+  # SASL/SCRAM always (Knative's Kafka data plane and the topics Job use it; so does Parley unless
+  # iam_auth), IAM optionally for Parley's own clients (AWS_MSK_IAM, IRSA). No unauthenticated
+  # access: the security group is a second fence, not the only one.
   client_authentication {
-    unauthenticated = true
+    unauthenticated = false
+    sasl {
+      scram = true
+      iam   = var.iam_auth
+    }
   }
 
   logging_info {
@@ -115,4 +121,43 @@ resource "aws_msk_cluster" "this" {
 
   enhanced_monitoring = "PER_BROKER"
   tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !var.parley_iam || var.iam_auth
+      error_message = "parley_iam needs iam_auth = true (the IAM listener)."
+    }
+  }
+}
+
+# --- SASL/SCRAM credentials ------------------------------------------------------------------------
+
+# MSK reads SCRAM users from Secrets Manager secrets named AmazonMSK_*, encrypted with a customer
+# managed key (the AWS-managed secretsmanager key is refused).
+resource "aws_kms_key" "scram" {
+  description         = "${var.name} MSK SCRAM secrets"
+  enable_key_rotation = true
+  tags                = var.tags
+}
+
+resource "random_password" "scram" {
+  length  = 32
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "scram" {
+  name       = "AmazonMSK_${var.name}-${var.scram_username}"
+  kms_key_id = aws_kms_key.scram.key_id
+  tags       = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "scram" {
+  secret_id     = aws_secretsmanager_secret.scram.id
+  secret_string = jsonencode({ username = var.scram_username, password = random_password.scram.result })
+}
+
+resource "aws_msk_scram_secret_association" "this" {
+  cluster_arn     = aws_msk_cluster.this.arn
+  secret_arn_list = [aws_secretsmanager_secret.scram.arn]
+  depends_on      = [aws_secretsmanager_secret_version.scram]
 }

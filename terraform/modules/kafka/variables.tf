@@ -54,9 +54,9 @@ variable "default_partitions" {
 
 variable "client_broker_encryption" {
   description = <<-EOT
-    Client-to-broker encryption: "TLS" (only 9094) or "TLS_PLAINTEXT" (9094 and plaintext 9092).
-    Parley's Go clients (infra/kafka, kafka-go) and the chart's Kafka broker config have no TLS
-    setting today, so the envs use TLS_PLAINTEXT until they do; switch to "TLS" then.
+    Client-to-broker encryption: "TLS" (TLS listeners only) or "TLS_PLAINTEXT" (also plaintext
+    9092, for tools that cannot do TLS). Parley (infra/kafka, KAFKA_TLS) and the chart's Knative
+    Kafka config speak TLS: keep "TLS".
   EOT
   type        = string
   default     = "TLS"
@@ -64,6 +64,24 @@ variable "client_broker_encryption" {
     condition     = contains(["TLS", "TLS_PLAINTEXT"], var.client_broker_encryption)
     error_message = "client_broker_encryption must be TLS or TLS_PLAINTEXT (never PLAINTEXT only)."
   }
+}
+
+variable "iam_auth" {
+  description = "Enable IAM authentication (port 9098): needed by the MSK Connect S3 bridge (IAM or nothing) and by parley_iam. SCRAM stays on for Knative's data plane, which has no IAM support."
+  type        = bool
+  default     = false
+}
+
+variable "parley_iam" {
+  description = "Parley's own clients use IAM (KAFKA_SASL_MECHANISM=AWS_MSK_IAM, IRSA) instead of SCRAM. Needs iam_auth."
+  type        = bool
+  default     = false
+}
+
+variable "scram_username" {
+  description = "SASL/SCRAM user created for Parley and Knative's Kafka data plane."
+  type        = string
+  default     = "parley"
 }
 
 variable "log_retention_days" {

@@ -99,3 +99,29 @@ resource "aws_iam_access_key" "files" {
   count = var.s3_auth_mode == "static_keys" ? 1 : 0
   user  = aws_iam_user.files[0].name
 }
+
+# MSK IAM (kafka.sasl_mechanism = AWS_MSK_IAM): the same IRSA role may connect, read and write
+# Parley's topics and use its consumer groups (the edges' socket-edge-*).
+data "aws_iam_policy_document" "kafka" {
+  count = local.kafka_iam ? 1 : 0
+  statement {
+    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+    resources = [var.kafka.cluster_arn]
+  }
+  statement {
+    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData",
+    "kafka-cluster:CreateTopic"]
+    resources = ["${replace(var.kafka.cluster_arn, ":cluster/", ":topic/")}/*"]
+  }
+  statement {
+    actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+    resources = ["${replace(var.kafka.cluster_arn, ":cluster/", ":group/")}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "kafka" {
+  count  = local.kafka_iam ? 1 : 0
+  name   = "msk-iam"
+  role   = aws_iam_role.files[0].id
+  policy = data.aws_iam_policy_document.kafka[0].json
+}

@@ -3,6 +3,8 @@
 
 locals {
   kafka_tls = var.kafka.tls
+  kafka_iam = var.kafka.sasl_mechanism == "AWS_MSK_IAM"
+  pg_ca     = var.postgres_ca_pem != null
   env = merge({
     S3_BUCKET       = var.s3.bucket_name
     S3_REGION       = var.s3.region
@@ -57,9 +59,13 @@ resource "kubernetes_job_v1" "topics" {
           name    = "kafka-topics"
           image   = var.kafka_client_image
           command = ["/bin/sh", "-ec"]
+          # SASL/SCRAM over TLS, as Knative's data plane (modules/kafka).
           args = [<<-SH
-            : > /tmp/client.properties
-            if [ "$KAFKA_TLS" = "true" ]; then echo "security.protocol=SSL" > /tmp/client.properties; fi
+            cat > /tmp/client.properties <<EOF
+            security.protocol=SASL_SSL
+            sasl.mechanism=SCRAM-SHA-512
+            sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$KAFKA_PASSWORD";
+            EOF
             for t in $(echo "$TOPICS" | tr ',' ' '); do
               /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --command-config /tmp/client.properties \
                 --create --if-not-exists --topic "$t" --partitions "$PARTITIONS" --replication-factor "$RF"
@@ -69,11 +75,25 @@ resource "kubernetes_job_v1" "topics" {
           ]
           env {
             name  = "BOOTSTRAP"
-            value = var.kafka.bootstrap_servers
+            value = var.kafka.scram_bootstrap_servers
           }
           env {
-            name  = "KAFKA_TLS"
-            value = tostring(local.kafka_tls)
+            name = "KAFKA_USER"
+            value_from {
+              secret_key_ref {
+                name = kubernetes_secret_v1.kafka_knative.metadata[0].name
+                key  = "user"
+              }
+            }
+          }
+          env {
+            name = "KAFKA_PASSWORD"
+            value_from {
+              secret_key_ref {
+                name = kubernetes_secret_v1.kafka_knative.metadata[0].name
+                key  = "password"
+              }
+            }
           }
           env {
             name  = "TOPICS"
@@ -111,11 +131,27 @@ resource "kubernetes_secret_v1" "parley" {
     name      = "parley-secrets" # values.yaml secrets.name
     namespace = var.namespace
   }
+  lifecycle {
+    precondition {
+      condition     = !local.kafka_iam || var.s3_auth_mode == "irsa"
+      error_message = "kafka.sasl_mechanism AWS_MSK_IAM needs s3_auth_mode = \"irsa\": the pods' IRSA role carries the MSK policy."
+    }
+  }
   data = merge(
     {
-      DATABASE_URL = format("postgres://%s:%s@%s:%d/%s?sslmode=require",
-      var.database.app_role, module.database.password, var.database.host, var.database.port, var.database.name)
+      # verify-full: encrypted, and the certificate must name the host and chain to the RDS CA.
+      DATABASE_URL = format("postgres://%s:%s@%s:%d/%s?%s",
+        var.database.app_role, module.database.password, var.database.host, var.database.port, var.database.name,
+      local.pg_ca ? "sslmode=verify-full&sslrootcert=/etc/parley/tls/postgres/ca.pem" : "sslmode=require")
       IDENTITY_KEY_ENCRYPTION_KEY = random_password.identity_key_encryption_key.result
+    },
+    local.kafka_iam ? {} : {
+      KAFKA_SASL_USERNAME = var.kafka.scram_username
+      KAFKA_SASL_PASSWORD = var.kafka.scram_password
+    },
+    var.redis_auth.username == null ? {} : {
+      REDIS_USERNAME = var.redis_auth.username
+      REDIS_PASSWORD = var.redis_auth.password
     },
     var.turn_secret == null ? {} : { TURN_SECRET = var.turn_secret },
     var.s3_auth_mode == "static_keys" ? {
@@ -123,6 +159,32 @@ resource "kubernetes_secret_v1" "parley" {
       S3_SECRET_KEY = aws_iam_access_key.files[0].secret
     } : {},
   )
+}
+
+# Knative's Kafka data plane (Broker, KafkaSink, KafkaSource) authenticates with this Secret, in
+# Knative's format (values.yaml managedServices.kafka.knativeAuthSecret). Always SCRAM: Knative has
+# no IAM support.
+resource "kubernetes_secret_v1" "kafka_knative" {
+  metadata {
+    name      = "kafka-knative-auth"
+    namespace = var.namespace
+  }
+  data = {
+    protocol         = "SASL_SSL"
+    "sasl.mechanism" = "SCRAM-SHA-512"
+    user             = var.kafka.scram_username
+    password         = var.kafka.scram_password
+  }
+}
+
+# The RDS CA bundle, mounted at /etc/parley/tls/postgres/ca.pem (values.yaml managedServices.postgres).
+resource "kubernetes_config_map_v1" "rds_ca" {
+  count = local.pg_ca ? 1 : 0
+  metadata {
+    name      = "rds-ca"
+    namespace = var.namespace
+  }
+  data = { "ca.pem" = var.postgres_ca_pem }
 }
 
 # --- the chart -----------------------------------------------------------------------------------
@@ -142,10 +204,23 @@ resource "helm_release" "parley" {
       registry = var.image.registry
       tag      = var.image.tag
     }
+    # Knative's data plane uses the SCRAM listener; Parley's clients get KAFKA_BROKERS below.
     kafka = {
-      bootstrapServers  = var.kafka.bootstrap_servers
-      partitions        = var.kafka.partitions
-      replicationFactor = var.kafka.replication_factor
+      bootstrapServers = var.kafka.scram_bootstrap_servers
+      # Parley's own clients: the IAM listener with AWS_MSK_IAM, else the same SCRAM one.
+      clientBootstrapServers = var.kafka.bootstrap_servers
+      partitions             = var.kafka.partitions
+      replicationFactor      = var.kafka.replication_factor
+    }
+    managedServices = {
+      kafka = {
+        tls               = var.kafka.tls
+        saslMechanism     = var.kafka.sasl_mechanism
+        awsRegion         = local.kafka_iam ? var.s3.region : ""
+        knativeAuthSecret = kubernetes_secret_v1.kafka_knative.metadata[0].name
+      }
+      redis    = { tls = var.redis_auth.tls }
+      postgres = { caConfigMap = local.pg_ca ? "rds-ca" : "" }
     }
     env  = local.env
     keto = { readURL = var.keto.read_url, writeURL = var.keto.write_url }
@@ -155,6 +230,8 @@ resource "helm_release" "parley" {
     module.database,
     kubernetes_job_v1.topics,
     kubernetes_secret_v1.parley,
+    kubernetes_secret_v1.kafka_knative,
+    kubernetes_config_map_v1.rds_ca,
     kubernetes_default_service_account_v1.parley,
   ]
 }

@@ -31,6 +31,19 @@ data "aws_iam_policy_document" "bridge" {
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
     resources = [var.s3.events_queue_arn]
   }
+  # The brokers take no unauthenticated clients (modules/kafka): the connector signs in with IAM.
+  statement {
+    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+    resources = [var.kafka.cluster_arn]
+  }
+  statement {
+    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:ReadData", "kafka-cluster:CreateTopic"]
+    resources = ["${replace(var.kafka.cluster_arn, ":cluster/", ":topic/")}/*"]
+  }
+  statement {
+    actions   = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+    resources = ["${replace(var.kafka.cluster_arn, ":cluster/", ":group/")}/*"]
+  }
 }
 
 resource "aws_iam_role" "bridge" {
@@ -42,7 +55,7 @@ resource "aws_iam_role" "bridge" {
 
 resource "aws_iam_role_policy" "bridge" {
   count  = local.bridge ? 1 : 0
-  name   = "sqs"
+  name   = "sqs-and-msk"
   role   = aws_iam_role.bridge[0].id
   policy = data.aws_iam_policy_document.bridge[0].json
 }
@@ -93,8 +106,8 @@ resource "aws_mskconnect_connector" "s3_events" {
 
   kafka_cluster {
     apache_kafka_cluster {
-      # MSK Connect speaks TLS to the brokers even while the app uses the plaintext listener.
-      bootstrap_servers = var.kafka.bootstrap_servers_tls
+      # MSK Connect authenticates with IAM or not at all; the brokers refuse unauthenticated clients.
+      bootstrap_servers = var.kafka.iam_bootstrap_servers
       vpc {
         security_groups = [var.kafka.security_group_id]
         subnets         = var.s3_bridge.subnet_ids
@@ -103,7 +116,7 @@ resource "aws_mskconnect_connector" "s3_events" {
   }
 
   kafka_cluster_client_authentication {
-    authentication_type = "NONE"
+    authentication_type = "IAM"
   }
 
   kafka_cluster_encryption_in_transit {

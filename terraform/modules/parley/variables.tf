@@ -55,19 +55,46 @@ variable "redis_addr" {
   type        = string
 }
 
-variable "kafka" {
-  description = "Kafka cluster (modules/kafka): what clients use, the TLS listener (bridge), and topic settings."
+variable "redis_auth" {
+  description = "TLS and the RBAC user of Redis (modules/redis): REDIS_TLS in parley-config, REDIS_USERNAME/REDIS_PASSWORD in parley-secrets."
   type = object({
-    bootstrap_servers     = string
-    tls                   = bool
-    bootstrap_servers_tls = string
-    security_group_id     = string
-    partitions            = number
-    replication_factor    = number
+    tls      = bool
+    username = optional(string)
+    password = optional(string)
+  })
+  default   = { tls = false }
+  sensitive = true
+}
+
+variable "postgres_ca_pem" {
+  description = "PEM bundle of the CAs that sign the RDS certificate; written to the ConfigMap rds-ca and DATABASE_URL uses sslmode=verify-full with it. null: sslmode=require (encrypted, server not authenticated)."
+  type        = string
+  default     = null
+}
+
+variable "kafka" {
+  description = "Kafka cluster (modules/kafka): what Parley's clients use and how they authenticate, the SCRAM listener (Knative's data plane, the topics Job, the bridge), and topic settings."
+  type = object({
+    bootstrap_servers       = string
+    tls                     = bool
+    sasl_mechanism          = string
+    scram_bootstrap_servers = string
+    scram_username          = string
+    scram_password          = string
+    bootstrap_servers_tls   = string
+    iam_bootstrap_servers   = optional(string, "")
+    cluster_arn             = string
+    security_group_id       = string
+    partitions              = number
+    replication_factor      = number
   })
   validation {
     condition     = var.kafka.partitions >= 1 && var.kafka.replication_factor >= 1 && var.kafka.replication_factor <= 3
     error_message = "partitions must be >= 1 and replication_factor 1..3."
+  }
+  validation {
+    condition     = contains(["SCRAM-SHA-512", "AWS_MSK_IAM"], var.kafka.sasl_mechanism)
+    error_message = "kafka.sasl_mechanism must be SCRAM-SHA-512 or AWS_MSK_IAM."
   }
 }
 

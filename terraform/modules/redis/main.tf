@@ -55,9 +55,9 @@ resource "aws_elasticache_replication_group" "this" {
   multi_az_enabled           = var.replicas > 0
 
   at_rest_encryption_enabled = true
-  # The Go client (infra/redis) dials plain TCP with no AUTH token today: REDIS_ADDR is host:port and
-  # there is no TLS or password setting. Turning this on requires that support in the app first.
+  # infra/redis speaks TLS (REDIS_TLS) and authenticates as an ACL user (REDIS_USERNAME/PASSWORD).
   transit_encryption_enabled = var.transit_encryption_enabled
+  user_group_ids             = var.transit_encryption_enabled ? [aws_elasticache_user_group.this[0].user_group_id] : null
 
   # Ephemeral by design: no snapshots.
   snapshot_retention_limit   = 0
@@ -65,4 +65,48 @@ resource "aws_elasticache_replication_group" "this" {
   apply_immediately          = var.apply_immediately
 
   tags = var.tags
+}
+
+# --- RBAC (with transit encryption) ----------------------------------------------------------------
+
+resource "random_password" "user" {
+  count   = var.transit_encryption_enabled ? 1 : 0
+  length  = 40
+  special = false
+}
+
+# Every user group must contain a user named "default"; this one can do nothing.
+resource "aws_elasticache_user" "default" {
+  count         = var.transit_encryption_enabled ? 1 : 0
+  user_id       = "${var.name}-default"
+  user_name     = "default"
+  engine        = "REDIS"
+  access_string = "off ~* -@all"
+  authentication_mode {
+    type = "no-password-required"
+  }
+  tags = var.tags
+}
+
+# Parley's user: its own key prefix, every command but the dangerous ones (FLUSHALL, CONFIG,
+# DEBUG...). Pub/sub channels are allowed (&*).
+resource "aws_elasticache_user" "parley" {
+  count         = var.transit_encryption_enabled ? 1 : 0
+  user_id       = "${var.name}-${var.username}"
+  user_name     = var.username
+  engine        = "REDIS"
+  access_string = "on ~${var.key_prefix}* &* +@all -@dangerous"
+  authentication_mode {
+    type      = "password"
+    passwords = [random_password.user[0].result]
+  }
+  tags = var.tags
+}
+
+resource "aws_elasticache_user_group" "this" {
+  count         = var.transit_encryption_enabled ? 1 : 0
+  user_group_id = var.name
+  engine        = "REDIS"
+  user_ids      = [aws_elasticache_user.default[0].user_id, aws_elasticache_user.parley[0].user_id]
+  tags          = var.tags
 }

@@ -49,9 +49,21 @@ variable "replicas" {
 }
 
 variable "transit_encryption_enabled" {
-  description = "TLS between clients and Redis. Leave false until infra/redis supports TLS (it does not today)."
+  description = "TLS between clients and Redis (REDIS_TLS=true in infra/redis) and RBAC: an ACL user for Parley, the default user disabled. Requires a replacement of an existing unencrypted group."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "username" {
+  description = "ElastiCache RBAC user Parley authenticates as (REDIS_USERNAME); only with transit encryption."
+  type        = string
+  default     = "parley"
+}
+
+variable "key_prefix" {
+  description = "Key prefix Parley uses (REDIS_PREFIX); the user's ACL allows only keys under it."
+  type        = string
+  default     = "parley:"
 }
 
 variable "apply_immediately" {
