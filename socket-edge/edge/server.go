@@ -77,7 +77,9 @@ type Config struct {
 	// once with error "unavailable". Default 2000.
 	MaxPendingPerEdge int
 	// ShedAnswerLatency: while the recent mean send answer latency is above it, new sends are answered
-	// at once with "unavailable" (overload.go). Default CommandDeadline; negative disables.
+	// at once with "unavailable" (overload.go). Zero or negative: off (the default). Measured: the mean
+	// lags the path's recovery, so after a burst it kept shedding at a rate the path could carry; the
+	// pending caps and the deadlines bound the backlog without that lag.
 	ShedAnswerLatency time.Duration
 	// DrainWindow over which connections are closed with 1012 on shutdown; default 10s.
 	DrainWindow time.Duration
@@ -119,14 +121,11 @@ func (c *Config) setDefaults() error {
 	}
 	setDur(&c.HeartbeatInterval, 25*time.Second)
 	setDur(&c.ResendTimeout, 10*time.Second)
-	setDur(&c.CommandDeadline, 1500*time.Millisecond)
+	setDur(&c.CommandDeadline, 1400*time.Millisecond)
 	setDur(&c.CommandTimeout, c.CommandDeadline+500*time.Millisecond)
 	if c.CommandTimeout < c.CommandDeadline {
 		// The client would hear "unavailable" while its command could still be applied for a while.
 		return fmt.Errorf("command timeout %v is shorter than the command deadline %v", c.CommandTimeout, c.CommandDeadline)
-	}
-	if c.ShedAnswerLatency == 0 {
-		c.ShedAnswerLatency = c.CommandDeadline
 	}
 	if c.MaxPendingPerConn <= 0 {
 		c.MaxPendingPerConn = 16

@@ -89,24 +89,15 @@ type Outbox interface {
 // Command is the broker side of a command function: it decodes e's data as a T, runs it, and answers
 // as CommandReply does, naming the sender that userID reads from the command (a command that decodes
 // but fails validation is still rejected to its sender).
-//
-// A command past its deadline (events.ExtDeadline) is not run: its sender has been answered
-// "unavailable" already, so it is rejected as unavailable at once. This is what drains a backlog
-// quickly after an overload: stale commands cost a decode, not a transaction.
+// (Commands past their deadline never get here: serve.Events drops them.)
 func Command[T events.Validator](ctx context.Context, source string, e event.Event, userID func(T) string,
 	run func(context.Context, T) error) (*event.Event, error) {
 	cmd, err := events.Decode[T](e)
-	if err == nil && events.Expired(e, time.Now()) {
-		return serve.Rejection(source, e, userID(cmd), errExpired)
-	}
 	if err == nil {
 		err = run(ctx, cmd)
 	}
 	return CommandReply(source, e, userID(cmd), err)
 }
-
-// errExpired refuses a command that reached its function after its deadline.
-var errExpired = events.Errorf(events.CodeUnavailable, "overloaded: the command was not applied in time; retry (with the same client_msg_id for a send)")
 
 // CommandReply turns a command's outcome into the broker's answer: nothing on success; an
 // im.command.rejected reply for a business refusal (the sender hears why, redelivery cannot help);

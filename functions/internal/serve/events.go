@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -51,6 +52,15 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 			return nil, cloudevents.NewHTTPResult(http.StatusBadRequest, "invalid cloudevent: %v", err)
 		}
 		corr := events.StringExtension(e, events.ExtCorrelationID)
+		if events.Expired(e, time.Now()) {
+			// Its sender was answered "unavailable" at the deadline (or is about to be): applying it now
+			// would store what nobody waits for, and a rejection would only add to the backlog. Dropping
+			// stale commands at the cost of a header parse is what drains a backlog after an overload.
+			m.expired.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type())))
+			log.WarnContext(ctx, "command past its deadline dropped", "type", e.Type(), "id", e.ID(),
+				"correlationid", corr, "deadline", events.StringExtension(e, events.ExtDeadline))
+			return nil, nil
+		}
 		ctx = WithCorrelation(ctx, corr)
 		reply, err := h(ctx, e)
 		if err == nil {
@@ -93,6 +103,7 @@ func Rejection(source string, cmd event.Event, userID string, err error) (*event
 type eventMetrics struct {
 	rejections metric.Int64Counter // parley_command_rejections_total{type, code}
 	failures   metric.Int64Counter // parley_event_failures_total{type, outcome=retry|poison}
+	expired    metric.Int64Counter // parley_commands_expired_total{type}
 }
 
 func newEventMetrics(meter metric.Meter) (*eventMetrics, error) {
@@ -106,7 +117,12 @@ func newEventMetrics(meter metric.Meter) (*eventMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &eventMetrics{rejections: r, failures: f}, nil
+	x, err := meter.Int64Counter("parley_commands_expired",
+		metric.WithDescription("commands that reached their function after their deadline: dropped, not applied"))
+	if err != nil {
+		return nil, err
+	}
+	return &eventMetrics{rejections: r, failures: f, expired: x}, nil
 }
 
 func (m *eventMetrics) failed(ctx context.Context, typ, outcome string) {

@@ -24,11 +24,11 @@
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
-//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1.5s)
+//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1.4s)
 //	COMMAND_TIMEOUT       a frame without answer by then gets "unavailable" (COMMAND_DEADLINE + 0.5s)
 //	MAX_PENDING_COMMANDS_PER_CONN  frames awaiting an answer per connection; over: rate_limited (16)
 //	MAX_PENDING_COMMANDS  frames awaiting an answer per instance; over: unavailable (2000)
-//	SHED_ANSWER_LATENCY   shed new sends while the mean answer latency is above it (COMMAND_DEADLINE; off)
+//	SHED_ANSWER_LATENCY   shed new sends while the mean answer latency is above it (off)
 //	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
 //	LOG_LEVEL             debug|info|warn|error (info)
 //	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
