@@ -39,6 +39,7 @@ import (
 	"github.com/parley-im/parley/infra/platform/eventing"
 	"github.com/parley-im/parley/infra/platform/routing"
 	"github.com/parley-im/parley/infra/platform/supervise"
+	"github.com/parley-im/parley/infra/webui"
 )
 
 // Addrs are where the running parts listen.
@@ -469,7 +470,8 @@ func (p *Platform) startEdges(context.Context) error {
 	for i, addr := range p.Addrs.Edges {
 		id := fmt.Sprintf("edge-%d", i)
 		proc, err := supervise.Start(supervise.Spec{
-			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id),
+			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id,
+				"ALLOWED_ORIGINS="+strings.Join(p.cfg.AllowedOrigins, ",")),
 			Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile(id),
 		}, p.out, p.log)
 		if err != nil {
@@ -571,6 +573,11 @@ func (p *Platform) listenGateway(context.Context) error {
 	if p.Addrs.PublicURL == "" {
 		p.Addrs.PublicURL = "http://" + srv.Addr()
 	}
+	if len(p.cfg.AllowedOrigins) == 0 {
+		if p.cfg.AllowedOrigins, err = defaultOrigins(p.Addrs.PublicURL); err != nil {
+			return err
+		}
+	}
 	p.goLoop("gateway", srv.Run)
 	return nil
 }
@@ -585,6 +592,7 @@ func (p *Platform) routeGateway(context.Context) error {
 	if err != nil {
 		return err
 	}
+	gw.web = webui.Handler(p.cfg.WebDir)
 	p.gateway.set(gw)
 	// Stop taking requests before anything behind the gateway stops.
 	for i, c := range p.closers {
