@@ -328,10 +328,16 @@ export class Store {
       this.timelines.set(c.id, this.timelines.get(c.id) ?? new Timeline(c.last_seq));
       if (c.type === 'direct') void this.resolvePeer(c.id);
     } else if (authoritative) {
-      Object.assign(old, c, {
-        last_seq: Math.max(old.last_seq, c.last_seq),
-        last_message: (c.last_message?.seq ?? 0) >= (old.last_message?.seq ?? 0) ? c.last_message : old.last_message,
-      });
+      // A snapshot older than what pushes already brought (answers can arrive out of order) must not
+      // take back the summary: its unread count and last message are only taken when it is current.
+      const { unread_count, read_seq, last_message, last_seq, ...rest } = c;
+      Object.assign(old, rest);
+      if (last_seq >= old.last_seq) {
+        old.unread_count = unread_count;
+        if (last_message) old.last_message = last_message;
+      }
+      old.read_seq = Math.max(old.read_seq, read_seq);
+      old.last_seq = Math.max(old.last_seq, last_seq);
     } else {
       // A fact's copy: no per-member fields.
       old.title = c.title;

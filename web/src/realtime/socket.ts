@@ -78,6 +78,17 @@ export class Socket {
 
   private async connect(): Promise<void> {
     if (!this.wanted) return;
+    if (globalThis.navigator?.onLine === false) {
+      // No request while the browser knows it is offline: the `online` event nudges us; a slow
+      // retry covers a browser that never sends it.
+      this.setState('closed');
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        void this.connect();
+      }, 30_000);
+      return;
+    }
     this.setState('connecting');
     let ticket: string;
     try {

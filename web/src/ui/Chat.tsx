@@ -75,7 +75,7 @@ function MessageRow({ conv, m }: { conv: Conversation; m: Message }) {
           <time dateTime={m.created_at}>{clock(m.created_at)}</time>
           {mine && !revoked && <ReadMark conv={conv} seq={m.seq} />}
           {mine && !revoked && (
-            <button data-testid="message-revoke" class="link" onClick={() => void s.revoke(m)} aria-label="Recall this message">Recall</button>
+            <button data-testid="message-revoke" class="link revoke" onClick={() => void s.revoke(m)} aria-label="Recall this message">Recall</button>
           )}
         </span>
       </div>
@@ -144,19 +144,27 @@ function GroupPanel({ conv, onClose }: { conv: Conversation; onClose: () => void
   );
 }
 
+/** Unsent text per conversation, kept while switching between them. */
+const drafts = new Map<string, string>();
+
+/** Keyed by conversation: each gets its own instance, its state starting from its draft. */
 function Composer({ conv }: { conv: Conversation }) {
   const s = useStore();
-  const [text, setText] = useState('');
+  const [text, setText] = useState(() => drafts.get(conv.id) ?? '');
   const input = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    setText('');
     input.current?.focus();
-  }, [conv.id]);
+  }, []);
+  const update = (t: string) => {
+    setText(t);
+    if (t) drafts.set(conv.id, t);
+    else drafts.delete(conv.id);
+  };
   const send = () => {
     if (!text.trim()) return;
     s.sendText(conv.id, text);
-    setText('');
+    update('');
     input.current?.focus();
   };
   return (
@@ -173,7 +181,7 @@ function Composer({ conv }: { conv: Conversation }) {
       <label class="sr-only" for="composer">Message</label>
       <textarea id="composer" ref={input} data-testid="composer-input" rows={1} maxLength={4000} placeholder="Write a message"
         value={text}
-        onInput={(e) => { setText(e.currentTarget.value); s.typingInput(conv.id); }}
+        onInput={(e) => { update(e.currentTarget.value); s.typingInput(conv.id); }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
@@ -278,7 +286,7 @@ export function Chat({ conv }: { conv: Conversation }) {
       <div class="typing" aria-live="polite">
         {typers.length > 0 && <span data-testid="typing-indicator">{typers.join(', ')} {typers.length > 1 ? 'are' : 'is'} typing…</span>}
       </div>
-      <Composer conv={conv} />
+      <Composer key={conv.id} conv={conv} />
     </section>
   );
 }

@@ -204,6 +204,7 @@ describe.sequential('the web client', () => {
     await tid(alice.page, 'group-title').fill(title);
     await tid(alice.page, 'group-members').fill(bob.name);
     await tid(alice.page, 'group-create').click();
+    await expect.poll(() => alice.page.getByRole('heading', { level: 2, name: title }).count()).toBe(1);
     await tid(alice.page, 'composer-input').fill('Welcome to the group');
     await tid(alice.page, 'composer-input').press('Enter');
     const item = bob.page.locator(`[data-testid="conv-item"][data-title="${title}"]`);
