@@ -239,6 +239,7 @@ export class Store {
 
   async logout(): Promise<void> {
     const rt = this.session.stored()?.refresh_token;
+    if (this.me) localStorage.removeItem('parley.outbox.' + this.me.id); // an explicit sign-out drops unsent messages
     this.calls.close();
     this.socket.stop();
     try {
@@ -296,6 +297,7 @@ export class Store {
       if (epoch !== this.epoch) return;
       this.flushOutbox();
       for (const id of this.timelines.keys()) this.ackSoon(id);
+      if (this.openId) this.markReadSoon(this.openId);
       void this.loadContacts().catch(() => {});
       void this.loadRequests().catch(() => {});
     } catch (e) {
@@ -843,7 +845,10 @@ export class Store {
       const tl = this.timelines.get(id);
       if (!conv || !tl || !this.isVisible(id)) return;
       const seq = Math.max(tl.newest, 0);
-      if (seq <= conv.read_seq && conv.unread_count === 0) return;
+      // Only what others wrote needs reading (my own messages are read by definition).
+      const theirs = tl.messages().reduce((max, m) => (m.sender_id !== this.me?.id && m.seq > max ? m.seq : max), 0);
+      if (theirs <= conv.read_seq && conv.unread_count === 0) return;
+      if (globalThis.navigator?.onLine === false) return; // read again after the reconnect's resync
       conv.unread_count = 0;
       conv.read_seq = Math.max(conv.read_seq, seq);
       this.changed();

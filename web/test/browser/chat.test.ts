@@ -38,6 +38,7 @@ async function person(prefix: string): Promise<Person> {
     if (m.type() === 'error') errors.push(`${name}: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`${name}: uncaught ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`${name}: request failed: ${r.method()} ${r.url().replace(/\?.*/, '')} ${r.failure()?.errorText}`));
   return { name, ctx, page };
 }
 
