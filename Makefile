@@ -3,8 +3,11 @@
 #   make tools   build the pinned servers bin/keto and bin/versitygw (once; again only when their
 #                pinned module versions change)
 #   make build   build every command of the workspace into bin/
-#   make dev     tools + build, then run the local platform (EDGES=N for N socket-edges)
-#   make test    tools + build + deploy-check, then every test of every workspace module
+#   make web     build the browser client into web/dist (npm ci from web/package-lock.json once)
+#   make dev     tools + build + web, then run the local platform (EDGES=N for N socket-edges);
+#                the gateway serves the web client at http://127.0.0.1:8080/
+#   make test    tools + build + web + deploy-check, then every test of every workspace module and
+#                the web client's unit and browser tests (make web-test runs only those)
 #   make deploy-check  helm lint --strict, helm template (default + production values), kubeconform
 #                -strict against deploy/schemas (offline), YAML and Terraform checks
 #   make lint    gofmt check + go vet
@@ -24,7 +27,12 @@ TEST_FLAGS ?= -count=1 -timeout 20m
 EDGES ?= 1
 export EDGES
 
-.PHONY: all tools deploy-tools build dev test deploy-check lint clean distclean
+NPM ?= npm
+# What the web build depends on: a change to any of these rebuilds web/dist.
+WEB_SOURCES = $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	web/tsconfig.json web/package.json web/package-lock.json
+
+.PHONY: all tools deploy-tools build web web-test dev test deploy-check lint clean distclean
 
 all: build
 
@@ -68,11 +76,36 @@ build:
 	echo "build:$$pkgs -> $(BIN)/"; \
 	$(GO) build -o $(BIN)/ $$pkgs
 
-dev: tools build
+# The web client's pinned dependencies: npm ci from the committed lockfile (npm registry only, no
+# install scripts: nothing downloads a browser), again only when the lockfile changes.
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && $(NPM) run --silent build
+
+web: web/dist/index.html
+
+# Unit tests (vitest), then the browser tests: playwright-core driving Debian's chromium (installed
+# by the script when missing) against a private platform (bin/parley-platform on free ports).
+web-test: web build
+	./web/scripts/ensure-chromium.sh
+	@cd web && rm -f .results-*.json; status=0; \
+	$(NPM) run --silent test:unit -- --reporter=default --reporter=json --outputFile.json=.results-unit.json || status=1; \
+	$(NPM) run --silent test:browser -- --reporter=default --reporter=json --outputFile.json=.results-browser.json || status=1; \
+	node scripts/summary.mjs .results-unit.json .results-browser.json || status=1; \
+	exit $$status
+
+dev: tools build web
 	./$(BIN)/parley-platform
 
-test: tools build deploy-check
-	$(GO) test -tags "$(TEST_TAGS)" $(TEST_FLAGS) $(MODULE_PATTERNS)
+# Every Go test, then the web client's; either failing fails the target (both always run).
+test: tools build web deploy-check
+	@status=0; \
+	$(GO) test -tags "$(TEST_TAGS)" $(TEST_FLAGS) $(MODULE_PATTERNS) || status=1; \
+	$(MAKE) --no-print-directory web-test || status=1; \
+	exit $$status
 
 lint:
 	@unformatted=$$(gofmt -l $$($(GO) list -m -f '{{.Dir}}')); \
@@ -82,7 +115,7 @@ lint:
 clean:
 	@find $(BIN) -maxdepth 1 -type f ! -name keto ! -name versitygw ! -name helm ! -name kubeconform \
 		! -name '.*.stamp' -delete 2>/dev/null || true
-	rm -rf .data
+	rm -rf .data web/dist web/.results-*.json
 
 distclean: clean
-	rm -rf $(BIN)
+	rm -rf $(BIN) web/node_modules

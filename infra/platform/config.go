@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,8 +69,17 @@ type Config struct {
 	Edges int
 	// LogLevel is passed to children as LOG_LEVEL; default info.
 	LogLevel string
-	// ExtraEnv is appended to every child's environment (e.g. ALLOWED_ORIGINS=...).
+	// ExtraEnv is appended to every child's environment (e.g. LOG_LEVEL=...).
 	ExtraEnv []string
+
+	// WebDir holds the built browser client (web/dist) the gateway serves on every GET path no API
+	// route takes; default web/dist. A missing build is answered with a 404 saying how to build it.
+	WebDir string
+	// AllowedOrigins is the browser Origin allow-list, passed to the socket-edges as ALLOWED_ORIGINS
+	// (WebSocket upgrades) and its first entry to versitygw as its CORS origin (uploads and downloads
+	// with presigned URLs). Default: the origin of PublicURL, plus its localhost spelling when the
+	// gateway is on 127.0.0.1 (so the web client the gateway serves is admitted either way).
+	AllowedOrigins []string
 
 	// EdgeBasePort is edge-0's port, edge-i listens on EdgeBasePort+i; default the values'
 	// socketEdge.localPortBase (8090).
@@ -124,6 +134,7 @@ func (c *Config) setDefaults() error {
 	abs(&c.BinDir, "bin")
 	abs(&c.KetoNamespaces, "infra/platform/keto/namespaces.keto.ts")
 	abs(&c.RulesFile, "infra/platform/rules.yaml")
+	abs(&c.WebDir, "web/dist")
 	def(&c.DatabaseURL, "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
 	def(&c.KetoDatabase, "parley_keto")
 	def(&c.RedisAddr, "127.0.0.1:6379")
@@ -170,6 +181,27 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	return nil
+}
+
+// defaultOrigins is the Origin allow-list for a gateway whose public URL is publicURL: its origin,
+// and the same with localhost for 127.0.0.1 (or the other way round).
+func defaultOrigins(publicURL string) ([]string, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("public URL %q is not an absolute URL", publicURL)
+	}
+	origins := []string{u.Scheme + "://" + u.Host}
+	port := u.Port()
+	if port != "" {
+		port = ":" + port
+	}
+	switch u.Hostname() {
+	case "127.0.0.1":
+		origins = append(origins, u.Scheme+"://localhost"+port)
+	case "localhost":
+		origins = append(origins, u.Scheme+"://127.0.0.1"+port)
+	}
+	return origins, nil
 }
 
 func (c *Config) without(part string) bool {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 
 	"github.com/parley-im/parley/infra/platform/routing"
@@ -21,6 +22,8 @@ type gateway struct {
 	next    atomic.Uint64
 	log     *slog.Logger
 	running func(name string) bool
+	// web serves the browser client on GET paths no route takes (outside /v1/ and /.well-known/).
+	web http.Handler
 }
 
 func newGateway(table *routing.Table, fnAddrs map[string]string, edgeAddrs []string, running func(string) bool,
@@ -63,6 +66,10 @@ func (g *gateway) proxy(name, addr string) (*httputil.ReverseProxy, error) {
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target, ok := g.table.Lookup(r.Method, r.URL.Path)
+	if !ok && g.web != nil && isWebPath(r) {
+		g.web.ServeHTTP(w, r)
+		return
+	}
 	if !ok {
 		problem(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
 		return
@@ -81,6 +88,16 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rp.ServeHTTP(w, r)
+}
+
+// isWebPath reports whether r is for the web client: a GET or HEAD outside the API's path spaces,
+// which keep answering problems (404 for an unknown route).
+func isWebPath(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	return !strings.HasPrefix(p, "/v1/") && p != "/v1" && !strings.HasPrefix(p, "/.well-known/")
 }
 
 // problem writes an application/problem+json error as the API defines it.

@@ -39,6 +39,7 @@ import (
 	"github.com/parley-im/parley/infra/platform/eventing"
 	"github.com/parley-im/parley/infra/platform/routing"
 	"github.com/parley-im/parley/infra/platform/supervise"
+	"github.com/parley-im/parley/infra/webui"
 )
 
 // Addrs are where the running parts listen.
@@ -482,7 +483,8 @@ func (p *Platform) startEdges(context.Context) error {
 	for i, addr := range p.Addrs.Edges {
 		id := fmt.Sprintf("edge-%d", i)
 		proc, err := supervise.Start(supervise.Spec{
-			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id, p.profileEnv(10+i)),
+			Name: id, Path: bin, Env: append(p.childEnv(), "EDGE_ADDR="+addr, "EDGE_ID="+id, p.profileEnv(10+i),
+				"ALLOWED_ORIGINS="+strings.Join(p.cfg.AllowedOrigins, ",")),
 			Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile(id),
 		}, p.out, p.log)
 		if err != nil {
@@ -584,6 +586,11 @@ func (p *Platform) listenGateway(context.Context) error {
 	if p.Addrs.PublicURL == "" {
 		p.Addrs.PublicURL = "http://" + srv.Addr()
 	}
+	if len(p.cfg.AllowedOrigins) == 0 {
+		if p.cfg.AllowedOrigins, err = defaultOrigins(p.Addrs.PublicURL); err != nil {
+			return err
+		}
+	}
 	p.goLoop("gateway", srv.Run)
 	return nil
 }
@@ -598,6 +605,7 @@ func (p *Platform) routeGateway(context.Context) error {
 	if err != nil {
 		return err
 	}
+	gw.web = webui.Handler(p.cfg.WebDir)
 	p.gateway.set(gw)
 	// Stop taking requests before anything behind the gateway stops.
 	for i, c := range p.closers {

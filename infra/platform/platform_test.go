@@ -217,12 +217,16 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 	dropDatabases(t, appDB, ketoDB)
 	out := &syncBuf{}
 	ctx := context.Background()
+	webDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(webDir, "index.html"), []byte("<title>Parley web</title>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	started := time.Now()
 	p, err := platform.Start(ctx, platform.Config{
 		RootDir: repoRoot(t), DataDir: t.TempDir(), BinDir: binDir, RandomPorts: true, Partitions: 2,
 		DatabaseURL: databaseURL(appDB), KetoDatabase: ketoDB, Without: []string{"edges"},
 		StopTimeout: 3 * time.Second, ChildOutput: out, Logger: testLogger(t),
-		ExtraEnv: []string{"HELPER_SKIP=realtime"},
+		ExtraEnv: []string{"HELPER_SKIP=realtime"}, WebDir: webDir,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +276,30 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		// realtime is not served by this functions build: ready anyway, its routes answer 503.
 		if c, body := get(p.Addrs.PublicURL + "/v1/presence"); c != 503 || !strings.Contains(body, `"code":"unavailable"`) {
 			t.Errorf("route of a function not served -> %d %s", c, body)
+		}
+	})
+
+	t.Run("gateway serves the web client and S3 admits its origin", func(t *testing.T) {
+		for _, path := range []string{"/", "/chats/c1"} {
+			if c, body := get(p.Addrs.PublicURL + path); c != 200 || !strings.Contains(body, "<title>Parley web</title>") {
+				t.Errorf("GET %s -> %d %q, want the web client's index.html", path, c, body)
+			}
+		}
+		if c, body := get(p.Addrs.PublicURL + "/.well-known/nothing"); c == 200 && strings.Contains(body, "Parley web") {
+			t.Errorf("/.well-known/ served the web client")
+		}
+		// A browser preflight of a presigned PUT from the gateway's origin.
+		req, _ := http.NewRequest(http.MethodOptions, p.Addrs.S3URL+"/parley-files/some-key", nil)
+		req.Header.Set("Origin", p.Addrs.PublicURL)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", "content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != p.Addrs.PublicURL {
+			t.Errorf("versitygw preflight Access-Control-Allow-Origin = %q, want %q (status %d)", got, p.Addrs.PublicURL, resp.StatusCode)
 		}
 	})
 

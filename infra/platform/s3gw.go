@@ -27,6 +27,8 @@ func (p *Platform) startS3(ctx context.Context) error {
 		Name: "versitygw", Path: bin,
 		Args: []string{"--port", p.Addrs.S3, "--region", p.cfg.S3Region, "--quiet",
 			"--event-kafka-url", p.Addrs.Kafka, "--event-kafka-topic", p.values.Topics.S3Events,
+			// Browsers upload and download with presigned URLs from the web client's origin.
+			"--cors-allow-origin", p.cfg.AllowedOrigins[0],
 			"posix", root},
 		Env: env, Restart: !p.cfg.NoRestart, StopTimeout: p.cfg.StopTimeout, PidFile: p.pidFile("versitygw"),
 	}, p.out, p.log)

@@ -40,6 +40,11 @@
 //	                                     functions on +1, edge-i on +10+i (BENCHMARKS.md CPU budget)
 //	CONTROL_ADDR        (off)            loopback address of the fault-injection control listener
 //	                                     (e2e fault tests; docs/configuration.md "Fault injection")
+//	WEB_DIR             web/dist         the built web client the gateway serves on GET / (and any
+//	                                     path outside /v1/ and /.well-known/)
+//	ALLOWED_ORIGINS     PUBLIC_URL's origin (+ its localhost/127.0.0.1 twin)
+//	                                     browser Origin allow-list: the edges' ALLOWED_ORIGINS and
+//	                                     versitygw's CORS origin (the first entry)
 package main
 
 import (
@@ -148,6 +153,12 @@ func loadConfig() (platform.Config, time.Duration, error) {
 		RulesFile:        os.Getenv("RULES_FILE"),
 		LogLevel:         os.Getenv("LOG_LEVEL"),
 		ControlAddr:      os.Getenv("CONTROL_ADDR"),
+		WebDir:           os.Getenv("WEB_DIR"),
+	}
+	for _, o := range strings.Split(os.Getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
 	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"

@@ -167,6 +167,11 @@ func TestChartRendersTheRoutingOfValues(t *testing.T) {
 			t.Errorf("%s: no containerConcurrency", f.Name)
 		}
 	}
+	if web, ok := services["web"]; !ok || web["apiVersion"] != "serving.knative.dev/v1" {
+		t.Error("no Knative Service for the web client")
+	} else if img := fmt.Sprint(dig(web, "spec", "template", "spec", "containers", 0, "image")); !strings.Contains(img, "/parley-web:") {
+		t.Errorf("web client image %s, want .../parley-web:<tag>", img)
+	}
 	triggers := byKind(docs, "Trigger")
 	if len(triggers) != len(v.Triggers) {
 		t.Errorf("%d Triggers rendered, values has %d", len(triggers), len(v.Triggers))

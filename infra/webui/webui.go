@@ -1,0 +1,88 @@
+// Package webui serves the browser client's built files (web/dist, made by Vite): each file as it
+// is, and index.html for any other path, so the single-page app loads on a reload of any of its
+// screens. The local platform's gateway mounts it on the paths no API route takes; the chart runs it
+// as its own Knative Service (cmd/parley-web).
+package webui
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+)
+
+// ContentSecurityPolicy is sent with every file: scripts only from the page's origin (the bundle has
+// no inline script), so an injected message text can never run; images, media and uploads may use
+// the S3 endpoint of presigned URLs, which is another origin.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' blob: data: http: https:; media-src 'self' blob: http: https:; " +
+	"connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// Handler serves the files under dir. A path without a file gets index.html (no-cache); Vite's
+// content-hashed /assets/ are cached for a year. When dir holds no index.html it answers 404 with a
+// problem saying how to build the client. Only GET and HEAD are served.
+func Handler(dir string) http.Handler {
+	return &handler{fsys: os.DirFS(dir), dir: dir}
+}
+
+type handler struct {
+	fsys fs.FS
+	dir  string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		problem(w, http.StatusMethodNotAllowed, "invalid_argument", "the web client is served with GET only")
+		return
+	}
+
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name != "" && h.serveFile(w, r, name) {
+		return
+	}
+	if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" && name != "index.html" {
+		problem(w, http.StatusNotFound, "not_found", "no file "+r.URL.Path)
+		return
+	}
+	if !h.serveFile(w, r, "index.html") {
+		problem(w, http.StatusNotFound, "not_found",
+			"the web client is not built in "+h.dir+" (make dev or make test build it: npm ci && npm run build in web/)")
+	}
+}
+
+// serveFile serves name when it is a regular file, and reports whether it did.
+func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, name string) bool {
+	fi, err := fs.Stat(h.fsys, name)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	b, err := fs.ReadFile(h.fsys, name)
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(name, "assets/") {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, name, fi.ModTime(), bytes.NewReader(b))
+	return true
+}
+
+// problem writes an application/problem+json error as the public API does.
+func problem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Del("Cache-Control")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": http.StatusText(status), "status": status, "code": code, "detail": detail,
+	})
+}
