@@ -17,7 +17,7 @@ import (
 // groupCommit batches concurrent sends into one transaction and hands their facts to the relay in
 // one piece: under load each commit (one WAL flush) serves many messages instead of one. There
 // is no background goroutine: a caller that finds a free committer slot becomes the leader and
-// commits whatever is queued, its own message included, until the queue is empty. With no
+// commits what is queued, in order, until its own message is committed. With no
 // concurrency a batch is one message and costs what a plain insert does.
 type groupCommit struct {
 	store    *store
@@ -55,7 +55,11 @@ func (g *groupCommit) insert(ctx context.Context, m newMessage, fact event.Event
 	select {
 	case <-q.done:
 	case g.slots <- struct{}{}:
-		for {
+		// Lead until our own message is committed, then hand over: every queued caller waits for its
+		// message or a free slot, so one of them leads next. A leader that kept committing while others
+		// kept queueing held its own request for as long as the load lasted (seconds, measured: the
+		// ordered send partitions stalled behind it).
+		for !q.finished() {
 			batch := g.take()
 			if len(batch) == 0 {
 				break
@@ -69,6 +73,16 @@ func (g *groupCommit) insert(ctx context.Context, m newMessage, fact event.Event
 		return 0, ctx.Err()
 	}
 	return q.seq, q.err
+}
+
+// finished reports whether q's commit is over.
+func (q *queued) finished() bool {
+	select {
+	case <-q.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (g *groupCommit) take() []*queued {

@@ -102,7 +102,11 @@ func (e *Edge) Deliver(d events.Delivery) {
 	e.stats.delivered.Add(1)
 	ev := d.Event
 	if !ev.Time.IsZero() {
-		e.metrics.recordLag(time.Since(ev.Time))
+		lag := time.Since(ev.Time)
+		e.metrics.recordLag(lag)
+		if ev.Type == events.TypeMessageCreated && !d.ReplyOnly {
+			e.lag.observe(lag, time.Now())
+		}
 	}
 	if ev.Type == events.TypeCommandRejected {
 		e.answerRejection(ev)

@@ -16,8 +16,10 @@ import (
 //     rate_limited: this client is pipelining more than the path can take; wait for answers),
 //   - the instance has fewer than MaxPendingPerEdge (else error unavailable: this instance is
 //     overloaded; retry with backoff, maybe elsewhere),
-//   - and, for sends, the recent answer latency is not above ShedAnswerLatency (else unavailable:
-//     the answers already arrive after the deadline, so the functions would refuse this one too).
+//   - for sends, message deliveries are not arriving more than ShedDeliveryLag after their message
+//     was stored (else unavailable: the delivery path, which also carries the answers, is behind),
+//   - and, for sends, the recent answer latency is not above ShedAnswerLatency when that is enabled
+//     (else unavailable: the answers already arrive after the deadline).
 // An admitted frame is answered by its result or rejection, or with unavailable when its publish
 // fails (bounded by the command's deadline) or after CommandTimeout.
 
@@ -29,10 +31,12 @@ const (
 	shedConn               // the connection's cap of pending frames
 	shedEdge               // the instance's cap of pending frames
 	shedLatency            // recent answer latency above ShedAnswerLatency
+	shedLag                // delivery lag above ShedDeliveryLag
 	numShedReasons
 )
 
-var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending", shedLatency: "answer_latency"}
+var shedLabels = [numShedReasons]string{admitted: "", shedConn: "conn_pending", shedEdge: "edge_pending",
+	shedLatency: "answer_latency", shedLag: "delivery_lag"}
 
 // unavailableCause says why a frame was answered unavailable.
 type unavailableCause uint8
@@ -64,8 +68,14 @@ var outcomeLabels = [numAnswerOutcomes]string{outcomeResult: "result", outcomeRe
 
 // admit decides whether pc may be published and, if so, registers it as pending.
 func (e *Edge) admit(pc *pendingCmd) shedReason {
-	if pc.typ == events.TypeMessageSend && e.cfg.ShedAnswerLatency > 0 && e.latency.high(e.cfg.ShedAnswerLatency, time.Now()) {
-		return shedLatency
+	if pc.typ == events.TypeMessageSend {
+		now := time.Now()
+		if e.cfg.ShedDeliveryLag > 0 && e.lag.high(e.cfg.ShedDeliveryLag, now) {
+			return shedLag
+		}
+		if e.cfg.ShedAnswerLatency > 0 && e.latency.high(e.cfg.ShedAnswerLatency, now) {
+			return shedLatency
+		}
 	}
 	return e.cmds.add(pc, e.cfg.MaxPendingPerConn, e.cfg.MaxPendingPerEdge, e.cfg.CommandTimeout, e.expire)
 }
@@ -86,7 +96,7 @@ func (e *Edge) shed(ctx context.Context, pc *pendingCmd, reason shedReason) {
 	e.stats.unavailable[causeShed].Add(1)
 	e.log.WarnContext(ctx, "command answered unavailable", "cause", unavailableLabels[causeShed], "reason", shedLabels[reason],
 		"type", pc.typ, "event_id", pc.eventID, "correlation_id", pc.corr, "conn", c.id, "user", c.userID, "frame_id", pc.frameID,
-		"pending", e.cmds.len(), "answer_latency_s", e.latency.value())
+		"pending", e.cmds.len(), "answer_latency_s", e.latency.value(), "delivery_lag_s", e.lag.value())
 	c.sendError(pc.frameID, events.Errorf(events.CodeUnavailable,
 		"overloaded: the command was not accepted; retry after a short backoff (a send with the same client_msg_id)"))
 }

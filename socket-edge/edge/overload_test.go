@@ -366,6 +366,41 @@ func TestSlowAnswersShedNewSends(t *testing.T) {
 	}
 }
 
+// While message deliveries arrive more than ShedDeliveryLag after their message was stored, a new
+// send is refused at once and not published; once deliveries catch up, sends go through again.
+func TestDeliveryLagShedsNewSends(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ShedDeliveryLag = 500 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmds := h.commands(ctx)
+	c, _ := h.dial("u1", "s1")
+	late := func(seq int64, age time.Duration) {
+		h.publishDelivery(events.Delivery{Recipients: []string{"u1"}, Event: events.DeliveredEvent{ID: newID(),
+			Type: events.TypeMessageCreated, Time: time.Now().Add(-age).UTC(), Data: messageData("c9", seq)}})
+	}
+	for seq := int64(1); seq <= 10; seq++ {
+		late(seq, 3*time.Second)
+	}
+	waitFor(t, func() bool { return h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
+	sendFrame(t, c, "f1", "m1")
+	f := readUntil(t, c, events.FrameError)
+	if ef := errorOf(t, f); f.ID != "f1" || ef.Code != events.CodeUnavailable || !strings.Contains(ef.Message, "overloaded") {
+		t.Fatalf("shed answer %+v %s", f, f.Data)
+	}
+	if got := h.e.stats.shed[shedLag].Load(); got != 1 {
+		t.Fatalf("delivery_lag sheds %d, want 1", got)
+	}
+	// The path catches up: prompt deliveries bring the smoothed lag down and the next send is published.
+	for seq := int64(11); seq <= 40; seq++ {
+		late(seq, 0)
+	}
+	waitFor(t, func() bool { return !h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
+	sendFrame(t, c, "f2", "m2")
+	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f2") {
+		t.Fatalf("next command published has correlation %q, want f2's (f1 was shed)", corr)
+	}
+}
+
 // syncBuffer is a log sink safe for the edge's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex

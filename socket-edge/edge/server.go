@@ -81,6 +81,13 @@ type Config struct {
 	// lags the path's recovery, so after a burst it kept shedding at a rate the path could carry; the
 	// pending caps and the deadlines bound the backlog without that lag.
 	ShedAnswerLatency time.Duration
+	// ShedDeliveryLag: while message deliveries reach this instance later than this after their
+	// message was stored (the smoothed lag of the delivery path: fanout's backlog), new sends are
+	// answered at once with "unavailable". Their answers ride the same path and would come after
+	// CommandTimeout anyway, while each one stored would lengthen the backlog. The lag keeps being
+	// measured while the backlog drains, so shedding ends as soon as the path has caught up.
+	// Default 1s; negative disables.
+	ShedDeliveryLag time.Duration
 	// DrainWindow over which connections are closed with 1012 on shutdown; default 10s.
 	DrainWindow time.Duration
 	// MaxFrameBytes is the read limit; a bigger frame closes the connection with 1009. Default 64 KiB.
@@ -126,6 +133,9 @@ func (c *Config) setDefaults() error {
 	if c.CommandTimeout < c.CommandDeadline {
 		// The client would hear "unavailable" while its command could still be applied for a while.
 		return fmt.Errorf("command timeout %v is shorter than the command deadline %v", c.CommandTimeout, c.CommandDeadline)
+	}
+	if c.ShedDeliveryLag == 0 {
+		c.ShedDeliveryLag = time.Second
 	}
 	if c.MaxPendingPerConn <= 0 {
 		c.MaxPendingPerConn = 16
@@ -210,6 +220,7 @@ type Edge struct {
 	cmds     *pendingCommands
 	presence *presence
 	latency  answerLatency
+	lag      answerLatency // delivery lag of message facts (ShedDeliveryLag)
 	tracer   trace.Tracer
 	metrics  edgeMetrics
 	epoch    time.Time // origin of mono()
