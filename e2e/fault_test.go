@@ -16,46 +16,105 @@ import (
 	"github.com/parley-im/parley/e2e/check"
 )
 
-// scenario is four users in one group, two devices per edge, sending over HTTP and WebSocket.
+// scenario is the traffic a fault meets: rooms of four users each, every user on its own device
+// (devices spread over the edges), sending over HTTP and WebSocket alternately. Room 0 is the one
+// the test watches closely (its sticky devices, its awaits); the other rooms are load: the faults
+// must hold while at least minFaultRate messages a second flow (issue: faults under load).
 type scenario struct {
+	rooms []*room
+	l     *check.Ledger
+}
+
+// room is one group and its devices.
+type room struct {
 	us   []*user
 	devs []*device
 	conv string
-	l    *check.Ledger
 	tr   *traffic
 }
 
-// converse sets up the group and its devices and starts the traffic. sticky devices reconnect to
-// the edge they started on only (so they exercise "the same edge after its restart").
+// Load of a fault scenario: loadRooms rooms beside room 0, each device sending every roomPace
+// (closed loop: the next send waits for the previous answer).
+const (
+	loadRooms    = 7
+	roomPace     = 25 * time.Millisecond
+	minFaultRate = 200.0 // msg/s that must flow before each fault
+)
+
+// converse sets up the rooms and their devices and starts the traffic. sticky devices of room 0
+// reconnect to the edge they started on only (so they exercise "the same edge after its restart").
 func converse(t *testing.T, ctx context.Context, fp *faultPlatform, sticky map[int]bool) *scenario {
 	t.Helper()
 	sc := &scenario{l: check.NewLedger()}
-	for range 4 {
-		sc.us = append(sc.us, fp.newUser(t))
-	}
-	ids := []string{}
-	for _, u := range sc.us[1:] {
-		ids = append(ids, u.UserID())
-	}
-	conv, err := sc.us[0].CreateGroup(ctx, "fault "+randHex(3), ids)
-	if err != nil {
-		t.Fatalf("create group: %v", err)
-	}
-	sc.conv = conv.ID
 	dctx, cancel := context.WithCancel(context.Background())
-	for i, u := range sc.us {
-		d := newDevice(u, fmt.Sprintf("u%d", i), fp.edges, i%len(fp.edges), sticky[i], sc.l)
-		d.start(t, dctx)
-		sc.devs = append(sc.devs, d)
-	}
+	var all []*device
 	t.Cleanup(func() {
 		cancel()
-		for _, d := range sc.devs {
+		for _, d := range all {
 			<-d.done
 		}
 	})
-	sc.tr = startTraffic(ctx, sc.conv, sc.l, sc.devs, 80*time.Millisecond)
+	for r := range 1 + loadRooms {
+		rm := &room{}
+		for range 4 {
+			rm.us = append(rm.us, fp.newUser(t))
+		}
+		ids := []string{}
+		for _, u := range rm.us[1:] {
+			ids = append(ids, u.UserID())
+		}
+		conv, err := rm.us[0].CreateGroup(ctx, "fault "+randHex(3), ids)
+		if err != nil {
+			t.Fatalf("create group: %v", err)
+		}
+		rm.conv = conv.ID
+		for i, u := range rm.us {
+			d := newDevice(u, fmt.Sprintf("r%du%d", r, i), fp.edges, (r+i)%len(fp.edges), r == 0 && sticky[i], sc.l)
+			d.start(t, dctx)
+			rm.devs = append(rm.devs, d)
+			all = append(all, d)
+		}
+		sc.rooms = append(sc.rooms, rm)
+	}
+	for _, rm := range sc.rooms {
+		rm.tr = startTraffic(ctx, rm.conv, sc.l, rm.devs, roomPace)
+	}
 	return sc
+}
+
+// main is room 0, the one the fault tests follow.
+func (sc *scenario) main() *room { return sc.rooms[0] }
+
+// awaitLoad waits for room 0 to acknowledge n more messages, then measures the acknowledged rate of
+// every room over a second and fails the test when it is below minFaultRate.
+func (sc *scenario) awaitLoad(t *testing.T, ctx context.Context, n int, what string) {
+	t.Helper()
+	sc.main().tr.awaitAcked(t, ctx, n, what)
+	before, at := sc.l.AckedCount(), time.Now()
+	pollWait(ctx, time.Second)
+	rate := float64(sc.l.AckedCount()-before) / time.Since(at).Seconds()
+	t.Logf("%s: %.0f msg/s acknowledged over %d rooms", what, rate, len(sc.rooms))
+	if rate < minFaultRate {
+		t.Errorf("%s: only %.0f msg/s flow; the fault must meet at least %.0f msg/s", what, rate, minFaultRate)
+	}
+}
+
+// finish stops every room's senders; settle then checks every room (see settle).
+func (sc *scenario) finish(t *testing.T) {
+	t.Helper()
+	for _, rm := range sc.rooms {
+		rm.tr.finish(t)
+	}
+}
+
+func (sc *scenario) settle(t *testing.T, ctx context.Context) {
+	t.Helper()
+	var us []*user
+	for _, rm := range sc.rooms {
+		settle(t, ctx, rm.tr, rm.devs, rm.us)
+		us = append(us, rm.us...)
+	}
+	nothingLost(t, ctx, sc.l, us)
 }
 
 // TestFault runs the faults that need only the platform: kill -9 of an edge, kill -9 of the
@@ -68,7 +127,7 @@ func TestFault(t *testing.T) {
 		start := time.Now()
 		// u0 and u2 start on edge-0: u0 fails over to edge-1, u2 waits for edge-0 to come back.
 		sc := converse(t, ctx, fp, map[int]bool{2: true})
-		sc.tr.awaitAcked(t, ctx, 30, "before the kill")
+		sc.awaitLoad(t, ctx, 30, "before the kill")
 		old := fp.kill9(t, "edge-0", "socket-edge")
 		killed := time.Now()
 		back := fp.awaitRestart(t, ctx, "edge-0", old)
@@ -76,19 +135,19 @@ func TestFault(t *testing.T) {
 		// Both of edge-0's devices reconnected: u0 elsewhere, u2 to the restarted edge-0.
 		for _, i := range []int{0, 2} {
 			for {
-				edge, conns := sc.devs[i].connectedTo()
+				edge, conns := sc.main().devs[i].connectedTo()
 				if conns >= 2 && edge >= 0 {
-					t.Logf("%s reconnected to edge-%d %s after the kill", sc.devs[i].name, edge, time.Since(killed).Round(time.Millisecond))
+					t.Logf("%s reconnected to edge-%d %s after the kill", sc.main().devs[i].name, edge, time.Since(killed).Round(time.Millisecond))
 					break
 				}
 				if !pollWait(ctx, 20*time.Millisecond) {
-					t.Fatalf("%s did not reconnect: %s", sc.devs[i].name, sc.devs[i].summary())
+					t.Fatalf("%s did not reconnect: %s", sc.main().devs[i].name, sc.main().devs[i].summary())
 				}
 			}
 		}
-		sc.tr.awaitAcked(t, ctx, 30, "after the restart")
-		sc.tr.finish(t)
-		settle(t, ctx, sc.tr, sc.devs, sc.us)
+		sc.main().tr.awaitAcked(t, ctx, 30, "after the restart")
+		sc.finish(t)
+		sc.settle(t, ctx)
 		t.Logf("edge kill scenario took %s", time.Since(start).Round(time.Millisecond))
 	})
 
@@ -96,13 +155,13 @@ func TestFault(t *testing.T) {
 		ctx := timeout(t, 60*time.Second)
 		start := time.Now()
 		sc := converse(t, ctx, fp, nil)
-		sc.tr.awaitAcked(t, ctx, 30, "before the kill")
+		sc.awaitLoad(t, ctx, 30, "before the kill")
 		old := fp.kill9(t, "functions", "parley-functions")
 		back := fp.awaitRestart(t, ctx, "functions", old)
 		t.Logf("functions restarted and ready in %s", back.Round(time.Millisecond))
-		sc.tr.awaitAcked(t, ctx, 30, "after the restart")
-		sc.tr.finish(t)
-		settle(t, ctx, sc.tr, sc.devs, sc.us)
+		sc.main().tr.awaitAcked(t, ctx, 30, "after the restart")
+		sc.finish(t)
+		sc.settle(t, ctx)
 		t.Logf("functions kill scenario took %s", time.Since(start).Round(time.Millisecond))
 	})
 
@@ -110,7 +169,7 @@ func TestFault(t *testing.T) {
 		ctx := timeout(t, 60*time.Second)
 		start := time.Now()
 		sc := converse(t, ctx, fp, nil)
-		sc.tr.awaitAcked(t, ctx, 30, "before the outage")
+		sc.awaitLoad(t, ctx, 30, "before the outage")
 		const outage = 12 * time.Second
 		before := sc.l.AckedCount()
 		open, err := fp.kafka(ctx)
@@ -128,10 +187,10 @@ func TestFault(t *testing.T) {
 				t.Fatal("kafka outage does not end")
 			}
 		}
-		t.Logf("%d messages acknowledged during the outage (%s)", sc.l.AckedCount()-before, sc.tr.st)
-		sc.tr.awaitAcked(t, ctx, 30, "after the outage")
-		sc.tr.finish(t)
-		settle(t, ctx, sc.tr, sc.devs, sc.us)
+		t.Logf("%d messages acknowledged during the outage (%s)", sc.l.AckedCount()-before, sc.main().tr.st)
+		sc.main().tr.awaitAcked(t, ctx, 30, "after the outage")
+		sc.finish(t)
+		sc.settle(t, ctx)
 		t.Logf("broker outage scenario took %s", time.Since(start).Round(time.Millisecond))
 	})
 }
@@ -145,33 +204,33 @@ func TestFaultPostgresRestart(t *testing.T) {
 	ctx := timeout(t, 60*time.Second)
 	start := time.Now()
 	sc := converse(t, ctx, fp, nil)
-	sc.tr.awaitAcked(t, ctx, 30, "before the restart")
+	sc.awaitLoad(t, ctx, 30, "before the restart")
 	rs := time.Now()
 	if err := pg.restart(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("PostgreSQL restarted (pg_ctl restart -m fast) in %s", time.Since(rs).Round(time.Millisecond))
-	sc.tr.awaitAcked(t, ctx, 30, "after the restart")
+	sc.main().tr.awaitAcked(t, ctx, 30, "after the restart")
 
 	rs = time.Now()
-	failed := sc.tr.st.failed("")
+	failed := sc.main().tr.st.failed("")
 	if err := pg.stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Held down until sends have met the outage (four failed attempts, or 3 s), then back.
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	for sc.tr.st.failed("") < failed+4 && pollWait(wctx, 20*time.Millisecond) {
+	for sc.main().tr.st.failed("") < failed+4 && pollWait(wctx, 20*time.Millisecond) {
 	}
 	cancel()
 	if err := pg.start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("PostgreSQL down for %s (stop -m fast, start)", time.Since(rs).Round(time.Millisecond))
-	sc.tr.awaitAcked(t, ctx, 30, "after the second restart")
-	sc.tr.finish(t)
-	settle(t, ctx, sc.tr, sc.devs, sc.us)
+	sc.main().tr.awaitAcked(t, ctx, 30, "after the second restart")
+	sc.finish(t)
+	sc.settle(t, ctx)
 	// API.md: a dependency that is down is 503 unavailable, never 500 internal.
-	if n := sc.tr.st.failed("http code internal"); n > 0 {
+	if n := sc.main().tr.st.failed("http code internal"); n > 0 {
 		t.Errorf("%d HTTP sends failed with 500 internal while PostgreSQL restarted; the contract is 503 unavailable", n)
 	}
 	t.Logf("postgres restart scenario took %s", time.Since(start).Round(time.Millisecond))

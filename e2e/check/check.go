@@ -97,6 +97,13 @@ func (l *Ledger) AckedCount() int {
 	return len(l.acked)
 }
 
+// AckedIn returns how many messages of conversation conv were acknowledged.
+func (l *Ledger) AckedIn(conv string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.convs[conv])
+}
+
 // PushCount returns how many message pushes connection key has received.
 func (l *Ledger) PushCount(key string) int {
 	l.mu.Lock()

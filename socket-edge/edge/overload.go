@@ -168,20 +168,36 @@ type answerLatency struct {
 	mu   sync.Mutex
 	mean float64 // seconds
 	at   time.Time
+	// Observations in the current and the previous latencyFresh window: a mean is trusted only with
+	// latencyMinSamples of them, so one slow outlier (the first delivery after a start, with cold
+	// connections) cannot trip shedding on an idle instance.
+	window    time.Time
+	cur, prev int
 }
+
+// latencyMinSamples: observations within about the last two seconds a mean needs to shed.
+const latencyMinSamples = 5
 
 func (l *answerLatency) observe(d time.Duration, now time.Time) {
 	l.mu.Lock()
 	l.mean += latencyAlpha * (d.Seconds() - l.mean)
 	l.at = now
+	switch since := now.Sub(l.window); {
+	case since >= 2*latencyFresh:
+		l.window, l.cur, l.prev = now, 0, 0
+	case since >= latencyFresh:
+		l.window, l.cur, l.prev = now, 0, l.cur
+	}
+	l.cur++
 	l.mu.Unlock()
 }
 
-// high reports whether the mean is above limit and fresh.
+// high reports whether the mean is above limit, fresh, and backed by enough recent observations.
 func (l *answerLatency) high(limit time.Duration, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return !l.at.IsZero() && now.Sub(l.at) < latencyFresh && l.mean > limit.Seconds()
+	return !l.at.IsZero() && now.Sub(l.at) < latencyFresh && l.mean > limit.Seconds() &&
+		l.cur+l.prev >= latencyMinSamples
 }
 
 func (l *answerLatency) value() float64 {

@@ -341,28 +341,31 @@ func TestSlowAnswersShedNewSends(t *testing.T) {
 	defer cancel()
 	cmds := h.commands(ctx)
 	c, _ := h.dial("u1", "s1")
-	// Two sends time out (300ms each): the mean (alpha 0.2, from 0) goes to 60ms, then 108ms.
-	sendFrame(t, c, "f1", "m1")
-	sendFrame(t, c, "f2", "m2")
-	for _, id := range []string{"f1", "f2"} {
+	// Five sends time out (300ms each): the mean (alpha 0.2, from 0) goes to 60, 108, 146, 177, 201ms,
+	// backed by the five observations a mean needs.
+	ids := []string{"f1", "f2", "f3", "f4", "f5"}
+	for _, id := range ids {
+		sendFrame(t, c, id, "m"+id)
+	}
+	for _, id := range ids {
 		if f := readUntil(t, c, events.FrameError); f.ID != id || errorOf(t, f).Code != events.CodeUnavailable {
 			t.Fatalf("timeout answer %+v %s", f, f.Data)
 		}
 		nextEvent(t, cmds, events.TypeMessageSend)
 	}
-	sendFrame(t, c, "f3", "m3")
+	sendFrame(t, c, "f6", "m6")
 	f := readUntil(t, c, events.FrameError)
-	if ef := errorOf(t, f); f.ID != "f3" || ef.Code != events.CodeUnavailable || !strings.Contains(ef.Message, "overloaded") {
+	if ef := errorOf(t, f); f.ID != "f6" || ef.Code != events.CodeUnavailable || !strings.Contains(ef.Message, "overloaded") {
 		t.Fatalf("shed answer %+v %s", f, f.Data)
 	}
 	if got := h.e.stats.shed[shedLatency].Load(); got != 1 {
 		t.Fatalf("answer_latency sheds %d, want 1", got)
 	}
-	// No answers for latencyFresh: the signal goes stale and the next send is published (f3 never was).
+	// No answers for latencyFresh: the signal goes stale and the next send is published (f6 never was).
 	waitFor(t, func() bool { return !h.e.latency.high(h.e.cfg.ShedAnswerLatency, time.Now()) })
-	sendFrame(t, c, "f4", "m4")
-	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f4") {
-		t.Fatalf("next command published has correlation %q, want f4's", corr)
+	sendFrame(t, c, "f7", "m7")
+	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f7") {
+		t.Fatalf("next command published has correlation %q, want f7's", corr)
 	}
 }
 
@@ -378,7 +381,12 @@ func TestDeliveryLagShedsNewSends(t *testing.T) {
 		h.publishDelivery(events.Delivery{Recipients: []string{"u1"}, Event: events.DeliveredEvent{ID: newID(),
 			Type: events.TypeMessageCreated, Time: time.Now().Add(-age).UTC(), Data: messageData("c9", seq)}})
 	}
-	for seq := int64(1); seq <= 10; seq++ {
+	late(1, 10*time.Second) // one outlier alone (a cold start) sheds nothing
+	waitFor(t, func() bool { return h.e.lag.value() > 1 })
+	if h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) {
+		t.Fatal("one slow delivery made the instance shed")
+	}
+	for seq := int64(2); seq <= 10; seq++ {
 		late(seq, 3*time.Second)
 	}
 	waitFor(t, func() bool { return h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
