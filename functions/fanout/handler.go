@@ -31,6 +31,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/infra/postgres"
 )
 
 // Source is the CloudEvents source of delivery events.
@@ -215,7 +216,8 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 	if err := h.publish(ctx, evs...); err != nil { // one call: the gap, then the fact, in order
 		return err
 	}
-	if _, err := h.d.Pool.Exec(ctx, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq) VALUES ($1, $2)
+	// Lazy: a cursor lost in a server crash only redelivers (the edge drops the repeats).
+	if err := postgres.ExecLazy(ctx, h.d.Pool, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq) VALUES ($1, $2)
 		ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2 WHERE d.delivered_seq < $2`, conv, seq); err != nil {
 		// Retried: the deliveries go out again with the same ids and the edge drops the repeats.
 		return fmt.Errorf("advance delivery cursor: %w", err)

@@ -145,11 +145,11 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		for _, i := range order {
 			q := batch[i]
 			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
-				var member, blocked bool
-				if err := row.Scan(&member, &blocked, &seqs[i]); err != nil {
+				var member, blocked, behind bool
+				if err := row.Scan(&member, &blocked, &behind, &seqs[i]); err != nil {
 					return err
 				}
-				errs[i] = refusal(member, blocked)
+				errs[i] = refusal(member, blocked, behind)
 				return nil
 			})
 		}

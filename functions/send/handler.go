@@ -38,6 +38,10 @@ type Config struct {
 	// meanwhile); default 2 (measured best on 2 cores). MaxBatch bounds one batch; default 64.
 	Committers int
 	MaxBatch   int
+	// MaxUndelivered refuses a send (unavailable, Retry-After 1s) while this many messages of its
+	// conversation have not been delivered yet (fanout is behind: under overload the pushes would come
+	// too late and the backlog would only grow); default 50.
+	MaxUndelivered int
 }
 
 // Relay publishes committed facts in the background, in the order handed over, leaving what it
@@ -81,7 +85,10 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 64
 	}
-	s := &store{pool: d.Pool, topic: cfg.Topic, log: d.Log}
+	if cfg.MaxUndelivered <= 0 {
+		cfg.MaxUndelivered = 50
+	}
+	s := &store{pool: d.Pool, topic: cfg.Topic, maxBehind: int64(cfg.MaxUndelivered), log: d.Log}
 	flush := d.Relay.Enqueue
 	if cfg.FaultSkipPublish {
 		flush = func(ctx context.Context, evs ...event.Event) {
@@ -127,6 +134,11 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	reply, err := messaging.Command(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
 		func(ctx context.Context, c events.SendCommand) error {
 			msg, created, err := h.Send(ctx, c)
+			if errors.Is(err, errBehind) {
+				// Answered at once: redelivering would hold the ordered partition for nothing.
+				answer, err = serve.Rejection(Source, e, c.UserID, err)
+				return err
+			}
 			if err == nil && !created && serve.Correlation(ctx) != "" {
 				answer, err = retryAnswer(ctx, msg)
 			}

@@ -29,6 +29,9 @@ func newSend(t testing.TB, cfg send.Config) (*send.Handler, relayed, http.Handle
 	pool, _ := pgtest.New(t)
 	ob, pub := mt.Outbox(pool)
 	cfg.Topic = mt.BrokerTopic
+	if cfg.MaxUndelivered == 0 {
+		cfg.MaxUndelivered = 1 << 30 // no fanout here advances the delivery cursor
+	}
 	relay := mt.Relay(t, ob)
 	h := send.New(cfg, send.Deps{Pool: pool, Relay: relay, Log: mt.Log()})
 	hh, err := h.Mount(context.Background(), serve.Options{Log: mt.Log()})
@@ -331,6 +334,52 @@ func TestExpiredCommandIsDroppedNotStored(t *testing.T) {
 	}
 	if len(stored) != 1 || stored[0] != "ok" || len(pub.Published(events.TypeMessageCreated)) != 1 {
 		t.Fatalf("stored %v, published %d facts; want only the in-time message", stored, len(pub.Published(events.TypeMessageCreated)))
+	}
+}
+
+// A conversation whose deliveries are MaxUndelivered messages behind refuses new sends at once
+// (unavailable, Retry-After), on the HTTP path as on the broker path, until fanout catches up.
+func TestSendsRefusedWhileDeliveriesAreBehind(t *testing.T) {
+	h, _, hh := newSend(t, send.Config{MaxUndelivered: 3})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	post := func(cmid string) (int, string) {
+		req := httptest.NewRequest("POST", "/v1/conversations/"+conv+"/messages",
+			strings.NewReader(`{"client_msg_id":"`+cmid+`","type":"text","text":"x"}`))
+		req = req.WithContext(mt.As(req.Context(), users[0]))
+		rec := httptest.NewRecorder()
+		hh.ServeHTTP(rec, req)
+		return rec.Code, rec.Header().Get("Retry-After")
+	}
+	for i := range 3 {
+		if code, _ := post(fmt.Sprint("m", i)); code != 201 {
+			t.Fatalf("send %d: %d", i, code)
+		}
+	}
+	if code, retry := post("m3"); code != 503 || retry != "1" {
+		t.Fatalf("fourth undelivered send: %d Retry-After %q, want 503 with Retry-After 1", code, retry)
+	}
+	cmd, _ := events.New("cmd-behind", "/edge/test", events.TypeMessageSend, conv, events.SendCommand{UserID: users[0],
+		ConversationID: conv, SendMessage: events.SendMessage{ClientMsgID: "m3", Type: "text", Text: "x"}})
+	cmd.SetExtension(events.ExtCorrelationID, "corr-behind")
+	code, reply := postEvent(t, hh, cmd)
+	if code != 200 || reply == nil || reply.Type() != events.TypeCommandRejected {
+		t.Fatalf("broker path while behind: %d %v, want a rejection reply", code, reply)
+	}
+	if rj, err := events.Decode[events.CommandRejected](*reply); err != nil || rj.Code != events.CodeUnavailable || rj.CorrelationID != "corr-behind" {
+		t.Fatalf("rejection %+v %v", rj, err)
+	}
+	// Fanout delivered up to seq 1: two undelivered now, one more is taken.
+	if _, err := pool.Exec(context.Background(), `INSERT INTO delivery_cursors (conversation_id, delivered_seq) VALUES ($1, 1)`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post("m3"); code != 201 {
+		t.Fatalf("send after fanout caught up: %d", code)
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE conversation_id = $1`, conv).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d messages stored (%v), want 4", n, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -14,9 +15,10 @@ import (
 
 // store is send's PostgreSQL side.
 type store struct {
-	pool  *pgxpool.Pool
-	topic string
-	log   *slog.Logger
+	pool      *pgxpool.Pool
+	topic     string
+	maxBehind int64 // refuse sends while this many messages of the conversation await delivery
+	log       *slog.Logger
 }
 
 // newMessage is what insert writes. Event is the im.message.created CloudEvent in structured JSON
@@ -32,18 +34,21 @@ type newMessage struct {
 // insertSQL stores a message in one statement, which is its own transaction: the membership and
 // block check, the seq increment (the conversation row lock orders concurrent senders; a rollback
 // undoes the increment, so seqs stay gapless), the message row, the sender's read position and the
-// outbox row commit together or not at all. One round trip per message.
+// outbox row commit together or not at all. One round trip per message. A conversation whose
+// delivery is maxBehind or more messages behind (fanout's cursor, delivery_cursors) takes no more:
+// overload is refused at the source, on both paths, instead of queueing pushes nobody gets in time.
 const insertSQL = `
 WITH chk AS (
 	SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS member,
 	       c.type = 'direct' AND EXISTS (
 	           SELECT 1 FROM conversation_members o JOIN blocks b
 	             ON (b.blocker_id = o.user_id AND b.blocked_id = $2) OR (b.blocker_id = $2 AND b.blocked_id = o.user_id)
-	           WHERE o.conversation_id = $1 AND o.user_id <> $2) AS blocked
+	           WHERE o.conversation_id = $1 AND o.user_id <> $2) AS blocked,
+	       c.last_seq - coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = $1), 0) >= $13 AS behind
 	FROM conversations c WHERE c.id = $1
 ), next AS (
 	UPDATE conversations SET last_seq = last_seq + 1, updated_at = $9
-	WHERE id = $1 AND (SELECT member AND NOT blocked FROM chk)
+	WHERE id = $1 AND (SELECT member AND NOT blocked AND NOT behind FROM chk)
 	RETURNING last_seq
 ), msg AS (
 	INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, type, text, file_id, payload, created_at)
@@ -57,7 +62,7 @@ WITH chk AS (
 	SELECT $10, $11, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) FROM msg
 )
 SELECT coalesce((SELECT member FROM chk), false), coalesce((SELECT blocked FROM chk), false),
-       coalesce((SELECT seq FROM msg), 0)`
+       coalesce((SELECT behind FROM chk), false), coalesce((SELECT seq FROM msg), 0)`
 
 // args are insertSQL's parameters for m.
 func (s *store) args(m newMessage) []any {
@@ -66,34 +71,40 @@ func (s *store) args(m newMessage) []any {
 		payload = []byte(m.payload)
 	}
 	return []any{m.msg.ConversationID, m.msg.SenderID, m.msg.ID, m.msg.ClientMsgID,
-		m.msg.Type, m.msg.Text, m.fileID, payload, m.msg.CreatedAt, m.eventID, s.topic, m.event}
+		m.msg.Type, m.msg.Text, m.fileID, payload, m.msg.CreatedAt, m.eventID, s.topic, m.event, s.maxBehind}
 }
 
 // insert stores m in its own statement. It returns the assigned seq, or a not-found / blocked
 // error; a duplicate (sender, client_msg_id) is reported as errDuplicate.
 func (s *store) insert(ctx context.Context, m newMessage) (int64, error) {
-	var member, blocked bool
+	var member, blocked, behind bool
 	var seq int64
-	err := s.pool.QueryRow(ctx, insertSQL, s.args(m)...).Scan(&member, &blocked, &seq)
+	err := s.pool.QueryRow(ctx, insertSQL, s.args(m)...).Scan(&member, &blocked, &behind, &seq)
 	switch {
 	case postgres.IsUniqueViolation(err, "messages_sender_client_msg"):
 		return 0, errDuplicate
 	case err != nil:
 		return 0, fmt.Errorf("insert message: %w", err)
 	}
-	return seq, refusal(member, blocked)
+	return seq, refusal(member, blocked, behind)
 }
 
 // refusal is the error of a message the statement did not store.
-func refusal(member, blocked bool) error {
+func refusal(member, blocked, behind bool) error {
 	switch {
 	case !member:
 		return messaging.ErrNotFound()
 	case blocked:
 		return events.Errorf(events.CodeBlocked, "this conversation is blocked")
+	case behind:
+		return errBehind
 	}
 	return nil
 }
+
+// errBehind refuses a send while its conversation's deliveries are behind (insertSQL).
+var errBehind = &events.Error{Code: events.CodeUnavailable, RetryAfter: time.Second,
+	Message: "overloaded: this conversation's deliveries are behind; retry shortly with the same client_msg_id"}
 
 // original returns the message a sender already stored under clientMsgID.
 func (s *store) original(ctx context.Context, senderID, clientMsgID string) (events.Message, error) {

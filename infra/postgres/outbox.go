@@ -78,7 +78,8 @@ func (o *Outbox) Flush(ctx context.Context, evs ...event.Event) {
 	for i, e := range evs {
 		ids[i] = e.ID()
 	}
-	if _, err := o.pool.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
+	// Lazy: a mark lost in a server crash only makes the sweep republish (consumers deduplicate).
+	if err := ExecLazy(ctx, o.pool, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
 		o.log.WarnContext(ctx, "outbox mark published failed; the sweep will republish", "err", err)
 	}
 }

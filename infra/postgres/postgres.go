@@ -62,6 +62,19 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 	return err
 }
 
+// ExecLazy runs one statement in its own transaction without waiting for its WAL flush
+// (synchronous_commit off for that transaction only). For writes that may be lost in a crash of the
+// server because they are derived and redone on loss (a delivery cursor, an outbox "published"
+// mark): each durable commit costs an fsync the transactions that must be durable wait behind.
+func ExecLazy(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+		b.Queue(sql, args...)
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
