@@ -31,6 +31,7 @@
 //	SHED_DELIVERY_LAG     shed new sends while message deliveries lag more than this (1s; off)
 //	SHED_ANSWER_LATENCY   shed new sends while the mean answer latency is above it (off)
 //	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
+//	METRICS_ADDR          serve GET /metrics on this address only, not on EDGE_ADDR (unset: on EDGE_ADDR)
 //	LOG_LEVEL             debug|info|warn|error (info)
 //	GOGC                  Go GC target; the edge defaults it to 50 (memory budget), not Go's 100
 package main
@@ -39,6 +40,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -105,10 +107,24 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// With METRICS_ADDR the metrics get a listener of their own: the edge's port faces the internet
+	// through a load balancer, and nothing but the WebSocket endpoint and the probes belongs there.
+	metricsAddr := os.Getenv("METRICS_ADDR")
+	var metrics, public http.Handler = tel.MetricsHandler(), tel.MetricsHandler()
+	if metricsAddr != "" {
+		public = nil
+	}
 	srv, err := httpserver.New(httpserver.Config{Addr: cfg.addr, ReadTimeout: -1, WriteTimeout: -1,
-		DrainQuiet: 500 * time.Millisecond, Name: "socket-edge", Metrics: tel.MetricsHandler()}, e.Handler(), e.Ready, log)
+		DrainQuiet: 500 * time.Millisecond, Name: "socket-edge", Metrics: public}, e.Handler(), e.Ready, log)
 	if err != nil {
 		return err
+	}
+	var msrv *httpserver.Server
+	if metricsAddr != "" {
+		if msrv, err = httpserver.New(httpserver.Config{Addr: metricsAddr, Name: "metrics", Metrics: metrics,
+			DrainQuiet: 100 * time.Millisecond}, http.NotFoundHandler(), nil, log); err != nil {
+			return err
+		}
 	}
 	log.Info("socket-edge listening", "addr", srv.Addr(), "edge", cfg.edge.EdgeID)
 
@@ -117,6 +133,13 @@ func run(log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Run(runCtx) }()
 	go func() { errc <- e.Run(runCtx) }()
+	if msrv != nil {
+		go func() {
+			if err := msrv.Run(runCtx); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
 		go func() {
 			if err := httpserver.ServeProfiles(runCtx, addr, log); err != nil {
