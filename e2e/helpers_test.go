@@ -140,8 +140,15 @@ func expectCode(t *testing.T, what string, err error, code events.Code) {
 func sendRetrying(ctx context.Context, send func() (events.Message, error)) (events.Message, error) {
 	for attempt := 1; ; attempt++ {
 		m, err := send()
-		if err == nil || attempt == 3 || client.CodeOf(err) != events.CodeUnavailable {
+		if err == nil || attempt == 6 || client.CodeOf(err) != events.CodeUnavailable {
 			return m, err
+		}
+		// docs/protocol.md: unavailable is retried after a backoff (an overloaded instance sheds
+		// sends until its deliveries catch up; an immediate retry meets the same refusal).
+		select {
+		case <-ctx.Done():
+			return m, err
+		case <-time.After(time.Duration(125<<attempt) * time.Millisecond):
 		}
 	}
 }
