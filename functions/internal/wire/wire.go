@@ -130,7 +130,7 @@ func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), Topic: d.Cfg.BrokerTopic,
+	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0), Topic: d.Cfg.BrokerTopic,
 		FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
