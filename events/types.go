@@ -45,8 +45,8 @@ const (
 	ExtTraceParent   = "traceparent"
 	ExtTraceState    = "tracestate"
 	// ExtDeadline is the time (RFC 3339) after which a command must not be applied: the socket-edge
-	// has answered its frame by then, so a function that receives it later refuses it (unavailable)
-	// instead of storing what nobody waits for. Bounds how long a backlog can hold commands.
+	// answers its frame by then, so a function that receives it later drops it unapplied instead of
+	// storing what nobody waits for. Bounds how long a backlog can hold commands.
 	ExtDeadline = "deadline"
 	// Dead-letter extensions added by the Knative Kafka dispatcher.
 	ExtErrorDest = "knativeerrordest"

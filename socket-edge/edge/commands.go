@@ -157,7 +157,7 @@ func decodeData(data json.RawMessage, v any) error {
 }
 
 // command publishes a command CloudEvent for frame f, stamped with a deadline (now + CommandDeadline)
-// after which the functions refuse it, and publishes it within that deadline too. With answer, the
+// after which the functions drop it unapplied, and publishes it within that deadline too. With answer, the
 // frame is first admitted (see Edge.admit) and then answered when the resulting fact or rejection
 // comes back through im.delivery (matched by correlation id), or with "unavailable" after
 // CommandTimeout or when the publish fails. Without answer (typing, calls) only a rejection or a

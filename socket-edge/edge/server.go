@@ -62,9 +62,9 @@ type Config struct {
 	ResendTimeout  time.Duration
 	ResendAttempts int
 	// CommandDeadline is stamped on every command the edge publishes (events.ExtDeadline = publish
-	// time + CommandDeadline): a function refuses a command past it with im.command.rejected
-	// "unavailable", so work nobody waits for any more is not done, and the publish itself is bounded
-	// by it. Default 1.5s: inside the ~2 s in which a client should hear an explicit answer.
+	// time + CommandDeadline): a function drops a command past it unapplied, so work nobody waits
+	// for any more is not done, and the publish itself is bounded by it. Default 1.4s: the answer
+	// timeout (+0.5s) stays inside the 2 s in which a client should hear an explicit answer.
 	CommandDeadline time.Duration
 	// CommandTimeout: a send/read/revoke frame not answered by then gets error "unavailable" (the
 	// command may still apply: retry with the same client_msg_id). Default CommandDeadline + 0.5s
