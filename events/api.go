@@ -76,6 +76,10 @@ type Conversation struct {
 	LastMessage  *Message  `json:"last_message,omitempty"`
 	Role         string    `json:"role"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// MentionCount (v1.1) is the caller's unread mentions: always present, 0 in facts.
+	MentionCount int64 `json:"mention_count"`
+	// MutedUntil (v1.1) is the caller's mute, only while in the future.
+	MutedUntil *time.Time `json:"muted_until,omitempty"`
 }
 
 // Member is one member of a conversation; ReadSeq is its read receipt.
@@ -98,6 +102,8 @@ const (
 
 	StatusNormal  = "normal"
 	StatusRevoked = "revoked"
+	// StatusErased (v1.1): the sender erased their account's content; read like revoked.
+	StatusErased = "erased"
 )
 
 // IsMediaType reports whether a message type must carry a ready file.
@@ -118,6 +124,29 @@ type Message struct {
 	Payload        json.RawMessage `json:"payload,omitempty"`
 	Status         string          `json:"status"`
 	CreatedAt      time.Time       `json:"created_at"`
+	// v1.1 (API.md "Objects"): all omitted when empty.
+	EditedAt   *time.Time `json:"edited_at,omitempty"`
+	Reactions  []Reaction `json:"reactions,omitempty"`
+	ReplyTo    *ReplyTo   `json:"reply_to,omitempty"`
+	Mentions   []string   `json:"mentions,omitempty"`
+	MentionAll bool       `json:"mention_all,omitempty"`
+}
+
+// Reaction is one reaction key of a message; Me (the caller reacted with it) is set only in answers
+// to one caller, never in facts or pushes, which serve every member alike.
+type Reaction struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+	Me    *bool  `json:"me,omitempty"`
+}
+
+// ReplyTo is the parent of a reply as it reads now; TextPreview is computed on read.
+type ReplyTo struct {
+	ID          string `json:"id"`
+	Seq         int64  `json:"seq"`
+	SenderID    string `json:"sender_id"`
+	Type        string `json:"type"`
+	TextPreview string `json:"text_preview"`
 }
 
 // File statuses.

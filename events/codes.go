@@ -27,6 +27,11 @@ const (
 	CodeRateLimited          Code = "rate_limited"
 	CodeUnavailable          Code = "unavailable"
 	CodeInternal             Code = "internal"
+	// v1.1.
+	CodeEditWindowExpired Code = "edit_window_expired"
+	// CodeLimitExceeded is a per-object cap: reaction keys of a message, pins of a conversation,
+	// push devices of a user.
+	CodeLimitExceeded Code = "limit_exceeded"
 )
 
 // CodeSpec is everything the edges need to render a code: the HTTP status, the WebSocket close code
@@ -58,6 +63,10 @@ func (c Code) Spec() CodeSpec {
 		return CodeSpec{http.StatusForbidden, 0, false, "Not contacts"}
 	case CodeBlocked:
 		return CodeSpec{http.StatusForbidden, 0, false, "Blocked"}
+	case CodeEditWindowExpired:
+		return CodeSpec{http.StatusConflict, 0, false, "Edit window expired"}
+	case CodeLimitExceeded:
+		return CodeSpec{http.StatusConflict, 0, false, "Limit exceeded"}
 	case CodeRevokeWindowExpired:
 		return CodeSpec{http.StatusConflict, 0, false, "Revoke window expired"}
 	case CodeFileNotReady:
@@ -81,6 +90,7 @@ func Codes() []Code {
 		CodeInvalidArgument, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeConflict,
 		CodeUsernameTaken, CodeNotContacts, CodeBlocked, CodeRevokeWindowExpired, CodeFileNotReady,
 		CodePayloadTooLarge, CodeUnsupportedMediaType, CodeRateLimited, CodeUnavailable, CodeInternal,
+		CodeEditWindowExpired, CodeLimitExceeded,
 	}
 }
 

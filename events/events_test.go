@@ -203,9 +203,10 @@ func TestErrorCatalog(t *testing.T) {
 		CodeInvalidArgument: 400, CodeUnauthenticated: 401, CodeForbidden: 403, CodeNotFound: 404, CodeConflict: 409,
 		CodeUsernameTaken: 409, CodeNotContacts: 403, CodeBlocked: 403, CodeRevokeWindowExpired: 409, CodeFileNotReady: 409,
 		CodePayloadTooLarge: 413, CodeUnsupportedMediaType: 415, CodeRateLimited: 429, CodeUnavailable: 503, CodeInternal: 500,
+		CodeEditWindowExpired: 409, CodeLimitExceeded: 409,
 	}
 	if len(Codes()) != len(want) {
-		t.Fatalf("catalog has %d codes, API.md %d", len(Codes()), len(want))
+		t.Fatalf("catalog has %d codes, API.md (v1 and v1.1) %d", len(Codes()), len(want))
 	}
 	for _, c := range Codes() {
 		if got := c.Spec().Status; got != want[c] {

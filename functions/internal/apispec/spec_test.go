@@ -84,7 +84,7 @@ var openapiTypes = typeMap(
 	events.ContactsResponse{}, events.ConversationResponse{}, events.ConversationsResponse{},
 	events.ConversationDetail{}, events.MessageResponse{}, events.MessagesResponse{}, events.ReadResponse{},
 	events.PresenceResponse{}, events.FileCreated{}, events.FileResponse{}, events.TicketResponse{},
-	events.ICEServersResponse{},
+	events.ICEServersResponse{}, events.Reaction{}, events.ReplyTo{},
 	events.Problem{},
 )
 
