@@ -3,13 +3,14 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,20 +37,24 @@ func Correlation(ctx context.Context) string {
 	return s
 }
 
-// Events serves h as a Knative subscriber: binary or structured CloudEvents over HTTP POST.
-func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler, error) {
-	p, err := cloudevents.NewHTTP()
-	if err != nil {
-		return nil, err
-	}
+// Events serves h as a Knative subscriber: binary or structured CloudEvents over HTTP POST. Each
+// request is decoded, handled and answered on its own goroutine, under its own context.
+//
+// Not sdk-go's client.NewHTTPReceiveHandler: it hands every request's message to a goroutine over
+// one shared unbuffered channel, and a goroutine whose request is cancelled (the trigger's timeout)
+// while it waits leaves one message without a taker for good. From then on each request is served
+// by the next one's goroutine, so a request that nobody follows (an ordered partition's one in-flight
+// event) is never answered: measured, a send partition stuck for minutes after a broker outage, every
+// retry of its head command timing out, and the process ignoring SIGTERM on a handler blocked there.
+func Events(log *slog.Logger, h EventHandler) (http.Handler, error) {
 	m, err := newEventMetrics(otel.GetMeterProvider().Meter("github.com/parley-im/parley/functions/serve"))
 	if err != nil {
 		return nil, err
 	}
-	fn := func(ctx context.Context, e event.Event) (*event.Event, protocol.Result) {
+	handle := func(ctx context.Context, e event.Event) (reply *event.Event, status int, msg string) {
 		if err := e.Validate(); err != nil {
 			m.failed(ctx, e.Type(), "poison")
-			return nil, cloudevents.NewHTTPResult(http.StatusBadRequest, "invalid cloudevent: %v", err)
+			return nil, http.StatusBadRequest, "invalid cloudevent: " + err.Error()
 		}
 		corr := events.StringExtension(e, events.ExtCorrelationID)
 		if events.Expired(e, time.Now()) {
@@ -59,7 +64,7 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 			m.expired.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type())))
 			log.WarnContext(ctx, "command past its deadline dropped", "type", e.Type(), "id", e.ID(),
 				"correlationid", corr, "deadline", events.StringExtension(e, events.ExtDeadline))
-			return nil, nil
+			return nil, http.StatusOK, ""
 		}
 		ctx = WithCorrelation(ctx, corr)
 		reply, err := h(ctx, e)
@@ -67,20 +72,51 @@ func Events(ctx context.Context, log *slog.Logger, h EventHandler) (http.Handler
 			if reply != nil && reply.Type() == events.TypeCommandRejected {
 				m.rejected(ctx, log, e, corr, reply)
 			}
-			return reply, nil
+			return reply, http.StatusOK, ""
 		}
 		ee := PublicError(err)
 		spec := ee.Code.Spec()
 		if !spec.Retryable && spec.Status < 500 {
 			m.failed(ctx, e.Type(), "poison")
 			log.WarnContext(ctx, "poison event", "type", e.Type(), "id", e.ID(), "correlationid", corr, "code", ee.Code, "err", err)
-			return nil, cloudevents.NewHTTPResult(http.StatusBadRequest, "%s", ee.Code)
+			return nil, http.StatusBadRequest, string(ee.Code)
 		}
 		m.failed(ctx, e.Type(), "retry")
 		log.ErrorContext(ctx, "event failed; will be retried", "type", e.Type(), "id", e.ID(), "correlationid", corr, "err", err)
-		return nil, cloudevents.NewHTTPResult(spec.Status, "%s", ee.Code)
+		return nil, spec.Status, string(ee.Code)
 	}
-	return cloudevents.NewHTTPReceiveHandler(ctx, p, fn)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		ctx := r.Context()
+		in := cehttp.NewMessageFromHttpRequest(r)
+		defer func() { _ = in.Finish(nil) }()
+		e, err := binding.ToEvent(ctx, in)
+		if err != nil {
+			m.failed(ctx, "", "poison")
+			status := http.StatusBadRequest
+			if errors.Is(err, binding.ErrUnknownEncoding) {
+				status = http.StatusUnsupportedMediaType
+			}
+			http.Error(w, "not a cloudevent: "+err.Error(), status)
+			return
+		}
+		reply, status, msg := handle(ctx, *e)
+		if reply == nil {
+			if msg == "" {
+				w.WriteHeader(status)
+				return
+			}
+			http.Error(w, msg, status)
+			return
+		}
+		if err := cehttp.WriteResponseWriter(ctx, binding.ToMessage(reply), status, w); err != nil {
+			log.ErrorContext(ctx, "reply not written", "type", reply.Type(), "id", reply.ID(), "err", err)
+		}
+	}), nil
 }
 
 // Rejection builds the im.command.rejected reply to cmd for userID. Business refusals on the broker

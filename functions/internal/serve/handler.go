@@ -30,7 +30,7 @@ func Mount(ctx context.Context, opts Options, routes func(mux *http.ServeMux), e
 	root := http.NewServeMux()
 	root.Handle("/", guarded)
 	if events != nil {
-		ce, err := Events(ctx, opts.Log, events)
+		ce, err := Events(opts.Log, events)
 		if err != nil {
 			return nil, err
 		}
