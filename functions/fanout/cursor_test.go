@@ -329,6 +329,11 @@ func TestCursorAdvancesOnlyAfterPublish(t *testing.T) {
 	if c := cursor(t, pool, conv); c != 3 {
 		t.Fatalf("cursor %d; want 3", c)
 	}
+	// Send tells a stalled cursor (lost facts) from a busy one by when it last moved.
+	var age time.Duration
+	if err := pool.QueryRow(context.Background(), `SELECT extract(epoch FROM now() - advanced_at) * interval '1 second' FROM delivery_cursors WHERE conversation_id = $1`, conv).Scan(&age); err != nil || age > 5*time.Second {
+		t.Fatalf("cursor advanced %s ago (%v); want just now", age, err)
+	}
 	for _, d := range pub.seen {
 		if d != 0 {
 			t.Fatalf("cursor was %d while publishing; want 0 until the publish succeeded", d)

@@ -217,8 +217,8 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 		return err
 	}
 	// Lazy: a cursor lost in a server crash only redelivers (the edge drops the repeats).
-	if err := postgres.ExecLazy(ctx, h.d.Pool, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq) VALUES ($1, $2)
-		ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2 WHERE d.delivered_seq < $2`, conv, seq); err != nil {
+	if err := postgres.ExecLazy(ctx, h.d.Pool, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq, advanced_at) VALUES ($1, $2, now())
+		ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2, advanced_at = now() WHERE d.delivered_seq < $2`, conv, seq); err != nil {
 		// Retried: the deliveries go out again with the same ids and the edge drops the repeats.
 		return fmt.Errorf("advance delivery cursor: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -40,8 +41,11 @@ type Config struct {
 	MaxBatch   int
 	// MaxUndelivered refuses a send (unavailable, Retry-After 1s) while this many messages of its
 	// conversation have not been delivered yet (fanout is behind: under overload the pushes would come
-	// too late and the backlog would only grow); default 50.
+	// too late and the backlog would only grow); default 50. Only while fanout advances the
+	// conversation's cursor: one that has not moved for DeliveryStall (default 3s) lets sends in
+	// again, as only a new message's fact can repair deliveries lost in a broker outage.
 	MaxUndelivered int
+	DeliveryStall  time.Duration
 }
 
 // Relay publishes committed facts in the background, in the order handed over, leaving what it
@@ -88,7 +92,10 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxUndelivered <= 0 {
 		cfg.MaxUndelivered = 50
 	}
-	s := &store{pool: d.Pool, topic: cfg.Topic, maxBehind: int64(cfg.MaxUndelivered), log: d.Log}
+	if cfg.DeliveryStall <= 0 {
+		cfg.DeliveryStall = 3 * time.Second
+	}
+	s := &store{pool: d.Pool, topic: cfg.Topic, maxBehind: int64(cfg.MaxUndelivered), stall: cfg.DeliveryStall, log: d.Log}
 	flush := d.Relay.Enqueue
 	if cfg.FaultSkipPublish {
 		flush = func(ctx context.Context, evs ...event.Event) {

@@ -344,7 +344,7 @@ func TestSendsRefusedWhileDeliveriesAreBehind(t *testing.T) {
 	pool := poolOf(t, h)
 	users := mt.Users(t, pool, 2)
 	conv := mt.Group(t, pool, users...)
-	post := func(cmid string) (int, string) {
+	postTo := func(conv, cmid string) (int, string) {
 		req := httptest.NewRequest("POST", "/v1/conversations/"+conv+"/messages",
 			strings.NewReader(`{"client_msg_id":"`+cmid+`","type":"text","text":"x"}`))
 		req = req.WithContext(mt.As(req.Context(), users[0]))
@@ -352,6 +352,7 @@ func TestSendsRefusedWhileDeliveriesAreBehind(t *testing.T) {
 		hh.ServeHTTP(rec, req)
 		return rec.Code, rec.Header().Get("Retry-After")
 	}
+	post := func(cmid string) (int, string) { return postTo(conv, cmid) }
 	for i := range 3 {
 		if code, _ := post(fmt.Sprint("m", i)); code != 201 {
 			t.Fatalf("send %d: %d", i, code)
@@ -377,9 +378,36 @@ func TestSendsRefusedWhileDeliveriesAreBehind(t *testing.T) {
 	if code, _ := post("m3"); code != 201 {
 		t.Fatalf("send after fanout caught up: %d", code)
 	}
+	if code, _ := post("m4"); code != 503 {
+		t.Fatalf("three undelivered again: %d, want 503", code)
+	}
+	// A cursor that has not moved for DeliveryStall (default 3s) is not overload but facts lost to
+	// fanout: only a new message's fact can repair it, so sends are let in again.
+	if _, err := pool.Exec(context.Background(), `UPDATE delivery_cursors SET advanced_at = now() - interval '4 seconds' WHERE conversation_id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post("m4"); code != 201 {
+		t.Fatalf("send while the cursor is stalled: %d, want 201", code)
+	}
 	var n int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE conversation_id = $1`, conv).Scan(&n); err != nil || n != 4 {
-		t.Fatalf("%d messages stored (%v), want 4", n, err)
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE conversation_id = $1`, conv).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("%d messages stored (%v), want 5", n, err)
+	}
+	// No cursor row at all: the conversation's age stands in for the cursor's.
+	conv2 := mt.Group(t, pool, users...)
+	for i := range 3 {
+		if code, _ := postTo(conv2, fmt.Sprint("n", i)); code != 201 {
+			t.Fatalf("send %d: %d", i, code)
+		}
+	}
+	if code, _ := postTo(conv2, "n3"); code != 503 {
+		t.Fatalf("new conversation, three undelivered: %d, want 503", code)
+	}
+	if _, err := pool.Exec(context.Background(), `UPDATE conversations SET created_at = now() - interval '1 minute' WHERE id = $1`, conv2); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := postTo(conv2, "n3"); code != 201 {
+		t.Fatalf("never-delivered conversation older than the stall: %d, want 201", code)
 	}
 }
 

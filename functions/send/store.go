@@ -18,6 +18,7 @@ type store struct {
 	pool      *pgxpool.Pool
 	topic     string
 	maxBehind int64 // refuse sends while this many messages of the conversation await delivery
+	stall     time.Duration // ... unless the cursor has not advanced for this long
 	log       *slog.Logger
 }
 
@@ -35,8 +36,11 @@ type newMessage struct {
 // block check, the seq increment (the conversation row lock orders concurrent senders; a rollback
 // undoes the increment, so seqs stay gapless), the message row, the sender's read position and the
 // outbox row commit together or not at all. One round trip per message. A conversation whose
-// delivery is maxBehind or more messages behind (fanout's cursor, delivery_cursors) takes no more:
-// overload is refused at the source, on both paths, instead of queueing pushes nobody gets in time.
+// delivery is maxBehind or more messages behind (fanout's cursor, delivery_cursors) takes no more
+// while fanout is advancing it: overload is refused at the source, on both paths, instead of
+// queueing pushes nobody gets in time. A cursor that has not moved for stall is not overload but
+// lost facts (dead-lettered in a broker outage): refusing then would lock the conversation for
+// good, since only a newer message's fact moves the cursor (its delivery fills the gap).
 const insertSQL = `
 WITH chk AS (
 	SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS member,
@@ -44,8 +48,8 @@ WITH chk AS (
 	           SELECT 1 FROM conversation_members o JOIN blocks b
 	             ON (b.blocker_id = o.user_id AND b.blocked_id = $2) OR (b.blocker_id = $2 AND b.blocked_id = o.user_id)
 	           WHERE o.conversation_id = $1 AND o.user_id <> $2) AS blocked,
-	       c.last_seq - coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = $1), 0) >= $13 AS behind
-	FROM conversations c WHERE c.id = $1
+	       c.last_seq - coalesce(d.delivered_seq, 0) >= $13 AND coalesce(d.advanced_at, c.created_at) > now() - make_interval(secs => $14) AS behind
+	FROM conversations c LEFT JOIN delivery_cursors d ON d.conversation_id = c.id WHERE c.id = $1
 ), next AS (
 	UPDATE conversations SET last_seq = last_seq + 1, updated_at = $9
 	WHERE id = $1 AND (SELECT member AND NOT blocked AND NOT behind FROM chk)
@@ -71,7 +75,8 @@ func (s *store) args(m newMessage) []any {
 		payload = []byte(m.payload)
 	}
 	return []any{m.msg.ConversationID, m.msg.SenderID, m.msg.ID, m.msg.ClientMsgID,
-		m.msg.Type, m.msg.Text, m.fileID, payload, m.msg.CreatedAt, m.eventID, s.topic, m.event, s.maxBehind}
+		m.msg.Type, m.msg.Text, m.fileID, payload, m.msg.CreatedAt, m.eventID, s.topic, m.event, s.maxBehind,
+		s.stall.Seconds()}
 }
 
 // insert stores m in its own statement. It returns the assigned seq, or a not-found / blocked

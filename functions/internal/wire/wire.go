@@ -123,15 +123,20 @@ func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 		Authz: g.Authorizer, Log: d.Log}).Mount(ctx, opts)
 }
 
-// Send is the send function. Settings: MAX_TEXT_CHARS (4000), FAULT_SEND_SKIP_PUBLISH ("true": the
+// Send is the send function. Settings: MAX_TEXT_CHARS (4000), MAX_UNDELIVERED (50), DELIVERY_STALL
+// (3s), FAULT_SEND_SKIP_PUBLISH ("true": the
 // fault-test hook that stops between commit and publish; never in production).
 func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	opts, err := d.Guarded(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0), Topic: d.Cfg.BrokerTopic,
-		FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
+	stall, err := d.Cfg.Duration("DELIVERY_STALL", 0)
+	if err != nil {
+		return nil, err
+	}
+	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0),
+		DeliveryStall: stall, Topic: d.Cfg.BrokerTopic, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
 	return send.New(cfg, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, opts)
