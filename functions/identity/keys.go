@@ -2,12 +2,9 @@ package identity
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -21,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/parley-im/parley/functions/internal/sealing"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -40,7 +38,7 @@ type signingKey struct {
 // instance signs with the same current key and publishes the same set.
 type keyring struct {
 	pool      *pgxpool.Pool
-	kek       cipher.AEAD // nil: private keys stored unencrypted
+	kek       *sealing.Sealer // nil: private keys stored unencrypted
 	accessTTL time.Duration
 	delay     time.Duration
 
@@ -50,19 +48,11 @@ type keyring struct {
 }
 
 func newKeyring(pool *pgxpool.Pool, secret []byte, accessTTL, delay time.Duration) (*keyring, error) {
-	kr := &keyring{pool: pool, accessTTL: accessTTL, delay: delay}
-	if len(secret) > 0 {
-		// The secret may be any length: derive the AES-256 key from it.
-		k := sha256.Sum256(secret)
-		block, err := aes.NewCipher(k[:])
-		if err != nil {
-			return nil, err
-		}
-		if kr.kek, err = cipher.NewGCM(block); err != nil {
-			return nil, err
-		}
+	kek, err := sealing.New(secret)
+	if err != nil {
+		return nil, err
 	}
-	return kr, nil
+	return &keyring{pool: pool, kek: kek, accessTTL: accessTTL, delay: delay}, nil
 }
 
 // ensure creates a first key, active at once, when no key can sign now.
@@ -122,12 +112,11 @@ func (kr *keyring) insert(ctx context.Context, tx pgx.Tx, delay time.Duration) (
 		return nil, err
 	}
 	stored, encrypted := der, false
-	if kr.kek != nil {
-		nonce := make([]byte, kr.kek.NonceSize())
-		if _, err := rand.Read(nonce); err != nil {
+	if kr.kek.Enabled() {
+		if stored, err = kr.kek.Seal(der, []byte(kid)); err != nil {
 			return nil, err
 		}
-		stored, encrypted = kr.kek.Seal(nonce, nonce, der, []byte(kid)), true
+		encrypted = true
 	}
 	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
 	if err != nil {
@@ -163,15 +152,8 @@ func (kr *keyring) load(ctx context.Context) error {
 		}
 		der := stored
 		if encrypted {
-			if kr.kek == nil {
-				return fmt.Errorf("signing key %s is encrypted and no key-encryption key is configured", k.kid)
-			}
-			ns := kr.kek.NonceSize()
-			if len(stored) < ns {
-				return fmt.Errorf("signing key %s: sealed data too short", k.kid)
-			}
-			if der, err = kr.kek.Open(nil, stored[:ns], stored[ns:], []byte(k.kid)); err != nil {
-				return fmt.Errorf("signing key %s: cannot decrypt (wrong key-encryption key?)", k.kid)
+			if der, err = kr.kek.Open(stored, []byte(k.kid)); err != nil {
+				return fmt.Errorf("signing key %s: %w", k.kid, err)
 			}
 		}
 		parsed, err := x509.ParsePKCS8PrivateKey(der)
