@@ -7,11 +7,13 @@ package conversations
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -96,6 +98,39 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	r("DELETE /v1/conversations/{id}/members/{user_id}", h.removeMember)
 	r("PATCH /v1/conversations/{id}/members/{user_id}", h.updateMember)
 	r("GET /v1/conversations/{id}/messages", h.history)
+	r("PATCH /v1/conversations/{id}/settings", h.settings)
+}
+
+// settings sets the caller's own settings of a conversation (v1.1: mute). No fact and no push: the
+// caller's other devices read it in GET /v1/conversations.
+func (h *Handler) settings(w http.ResponseWriter, r *http.Request, userID string) error {
+	var body events.UpdateSettingsRequest
+	if err := serve.Decode(w, r, &body); err != nil {
+		return err
+	}
+	ctx, convID := r.Context(), r.PathValue("id")
+	var until *time.Time
+	var err error
+	if body.MutedUntil == nil { // absent: left as is
+		until, err = mute(ctx, h.d.Pool, convID, userID)
+	} else {
+		var t *time.Time
+		if err := json.Unmarshal(body.MutedUntil, &t); err != nil {
+			return events.Invalid("muted_until", "must be an RFC 3339 time or null")
+		}
+		if t != nil && !t.After(time.Now()) {
+			t = nil // a past time unmutes
+		}
+		if t != nil && t.After(events.MuteForever) {
+			return events.Invalid("muted_until", "must not be after %s", events.MuteForever.Format(time.RFC3339))
+		}
+		until, err = setMute(ctx, h.d.Pool, convID, userID, t)
+	}
+	if err != nil {
+		return err
+	}
+	return serve.WriteJSON(w, http.StatusOK, events.SettingsResponse{Settings: events.ConversationSettings{
+		ConversationID: convID, MutedUntil: until}})
 }
 
 // ---- reads ----

@@ -20,7 +20,8 @@ const viewSQL = `SELECT c.id, c.type, c.title, coalesce(c.owner_id, ''), c.membe
 	cm.role, c.updated_at,
 	coalesce(m.id, ''), coalesce(m.seq, 0), coalesce(m.sender_id, ''), coalesce(m.client_msg_id, ''),
 	coalesce(m.type, ''), coalesce(m.text, ''), m.payload, coalesce(m.status, ''), coalesce(m.created_at, 'epoch'),
-	f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at
+	f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at,
+	CASE WHEN cm.muted_until > now() THEN cm.muted_until END
 FROM conversation_members cm
 JOIN conversations c ON c.id = cm.conversation_id
 LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
@@ -39,11 +40,12 @@ func scanView(row pgx.Row) (events.Conversation, error) {
 	var fcreated *time.Time
 	err := row.Scan(&c.ID, &c.Type, &c.Title, &c.OwnerID, &c.MembersCount, &c.LastSeq, &c.ReadSeq, &c.Role, &c.UpdatedAt,
 		&m.ID, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Type, &m.Text, &payload, &m.Status, &m.CreatedAt,
-		&fid, &fowner, &fname, &fct, &fsize, &fstatus, &fcreated)
+		&fid, &fowner, &fname, &fct, &fsize, &fstatus, &fcreated, &c.MutedUntil)
 	if err != nil {
 		return c, err
 	}
 	c.UpdatedAt = c.UpdatedAt.UTC()
+	c.MutedUntil = utcPtr(c.MutedUntil)
 	c.UnreadCount = max(c.LastSeq-c.ReadSeq, 0)
 	if m.ID != "" {
 		m.ConversationID = c.ID
@@ -165,4 +167,41 @@ func directKey(a, b string) string {
 		a, b = b, a
 	}
 	return a + ":" + b
+}
+
+// setMute sets userID's mute of the conversation (nil unmutes) and returns what is stored now, as
+// the settings answer renders it: nil unless in the future. Not found for a stranger.
+func setMute(ctx context.Context, q messaging.Querier, conversationID, userID string, until *time.Time) (*time.Time, error) {
+	var now *time.Time
+	err := q.QueryRow(ctx, `UPDATE conversation_members SET muted_until = $3 WHERE conversation_id = $1 AND user_id = $2
+		RETURNING CASE WHEN muted_until > now() THEN muted_until END`, conversationID, userID, until).Scan(&now)
+	if messaging.IsNoRows(err) {
+		return nil, messaging.ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mute: %w", err)
+	}
+	return utcPtr(now), nil
+}
+
+// mute reads userID's mute as setMute answers it.
+func mute(ctx context.Context, q messaging.Querier, conversationID, userID string) (*time.Time, error) {
+	var now *time.Time
+	err := q.QueryRow(ctx, `SELECT CASE WHEN muted_until > now() THEN muted_until END FROM conversation_members
+		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID).Scan(&now)
+	if messaging.IsNoRows(err) {
+		return nil, messaging.ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mute: %w", err)
+	}
+	return utcPtr(now), nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

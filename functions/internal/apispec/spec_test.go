@@ -12,6 +12,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,6 +33,7 @@ import (
 	"github.com/parley-im/parley/functions/conversations"
 	"github.com/parley-im/parley/functions/files"
 	"github.com/parley-im/parley/functions/identity"
+	"github.com/parley-im/parley/functions/push"
 	"github.com/parley-im/parley/functions/read"
 	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/revoke"
@@ -57,6 +59,7 @@ func registrars() map[string]func(*http.ServeMux) {
 		"revoke":        (&revoke.Handler{}).Routes,
 		"files":         (&files.Handler{}).Routes,
 		"realtime":      (&realtime.Handler{}).Routes,
+		"push":          (&push.Handler{}).Routes,
 	}
 }
 
@@ -86,6 +89,10 @@ var openapiTypes = typeMap(
 	events.PresenceResponse{}, events.FileCreated{}, events.FileResponse{}, events.TicketResponse{},
 	events.ICEServersResponse{}, events.Reaction{}, events.ReplyTo{},
 	events.Problem{},
+	// v1.1: mute and push.
+	events.UpdateSettingsRequest{}, events.ConversationSettings{}, events.SettingsResponse{},
+	events.WebPushKeys{}, events.WebPushSubscription{}, events.RegisterDeviceRequest{}, events.PushDevice{},
+	events.DeviceResponse{}, events.DevicesResponse{}, events.VAPIDKeyResponse{}, events.PushMessage{},
 )
 
 // asyncapiTypes are the AsyncAPI component schemas named after events types.
@@ -607,6 +614,14 @@ func checkSchema(t *testing.T, d *doc, name string, s map[string]any, typ reflec
 func checkType(t *testing.T, d *doc, p map[string]any, typ reflect.Type) error {
 	if typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
+		// A pointer written even when nil (no omitempty) is null then: the schema's type is [T, 'null'].
+		if ts, ok := p["type"].([]any); ok && len(ts) == 2 && slices.Contains(ts, any("null")) {
+			p = maps.Clone(p)
+			p["type"] = ts[0]
+			if ts[0] == "null" {
+				p["type"] = ts[1]
+			}
+		}
 	}
 	ref, _ := p["$ref"].(string)
 	want := func(jsonType string) error {

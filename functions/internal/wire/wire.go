@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/contacts"
 	"github.com/parley-im/parley/functions/conversations"
 	"github.com/parley-im/parley/functions/fanout"
@@ -17,7 +18,9 @@ import (
 	"github.com/parley-im/parley/functions/identity"
 	"github.com/parley-im/parley/functions/internal/boot"
 	"github.com/parley-im/parley/functions/internal/messaging"
+	"github.com/parley-im/parley/functions/internal/sealing"
 	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/functions/push"
 	"github.com/parley-im/parley/functions/read"
 	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/revoke"
@@ -42,6 +45,7 @@ func All() map[string]boot.Builder {
 		"files":         Files,
 		"upload":        Upload,
 		"realtime":      Realtime,
+		"push":          Push,
 	}
 }
 
@@ -242,4 +246,58 @@ func s3Client(c boot.Config) (*s3.Client, error) {
 	return s3.New(s3.Config{Endpoint: c.Value("S3_ENDPOINT", ""), PublicEndpoint: c.Value("S3_PUBLIC_ENDPOINT", ""),
 		Region: c.Value("S3_REGION", ""), AccessKey: c.Value("S3_ACCESS_KEY", ""), SecretKey: c.Value("S3_SECRET_KEY", ""),
 		Bucket: c.Value("S3_BUCKET", "parley-files"), PresignExpiry: expiry})
+}
+
+// Push is the push function: the push device routes and the pushes of im.message.created to
+// members without a live connection. Settings: PUSH_KEY_ENCRYPTION_KEY (seals the VAPID key at
+// rest), PUSH_VAPID_SUBJECT (mailto:/https: contact sent to push services; default
+// mailto:push@parley.invalid), PUSH_INCLUDE_CONTENT ("true": title and body in pushes; default
+// off), PUSH_MAX_DEVICES (20), PUSH_TTL (24h), PUSH_USER_PARALLEL (16), PUSH_DEVICE_PARALLEL (4),
+// PUSH_RETRY_ATTEMPTS (3), PUSH_RETRY_MAX_WAIT (10s), and the FCM and APNs credentials of
+// pushProviders.
+func Push(ctx context.Context, d *boot.Deps) (http.Handler, error) {
+	opts, err := d.Guarded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := sealing.New([]byte(d.Cfg.Value("PUSH_KEY_ENCRYPTION_KEY", "")))
+	if err != nil {
+		return nil, err
+	}
+	key, err := push.LoadVAPIDKey(ctx, d.Pool, kek)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := d.Cfg.Duration("PUSH_TTL", 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	maxWait, err := d.Cfg.Duration("PUSH_RETRY_MAX_WAIT", 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := pushProviders(d.Cfg, key)
+	if err != nil {
+		return nil, err
+	}
+	cfg := push.Config{IncludeContent: d.Cfg.Value("PUSH_INCLUDE_CONTENT", "") == "true", MaxDevices: d.Cfg.Int("PUSH_MAX_DEVICES", 0),
+		TTL: ttl, UserParallel: d.Cfg.Int("PUSH_USER_PARALLEL", 0), DeviceParallel: d.Cfg.Int("PUSH_DEVICE_PARALLEL", 0),
+		Retry:       push.Retry{Attempts: d.Cfg.Int("PUSH_RETRY_ATTEMPTS", 0), MaxWait: maxWait},
+		RedisPrefix: d.Cfg.RedisPrefix}
+	fn, err := push.New(cfg, push.Deps{Pool: d.Pool, Redis: d.Redis, VAPID: key, Providers: providers, Log: d.Log})
+	if err != nil {
+		return nil, err
+	}
+	return fn.Mount(ctx, opts)
+}
+
+// pushProviders builds a Provider per configured platform: Web Push always (the VAPID key is the
+// platform's own); FCM and APNs when their credentials are set.
+func pushProviders(c boot.Config, key push.VAPIDKey) (map[string]push.Provider, error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	wp, err := push.NewWebPush(key, c.Value("PUSH_VAPID_SUBJECT", "mailto:push@parley.invalid"), client)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]push.Provider{events.PlatformWebPush: wp}, nil
 }
