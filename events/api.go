@@ -214,6 +214,8 @@ type (
 	}
 	DeleteMeRequest struct {
 		Password string `json:"password"`
+		// Erase (v1.1) also erases every message the user sent, before the answer.
+		Erase bool `json:"erase,omitempty"`
 	}
 	CreateContactRequest struct {
 		UserID  string `json:"user_id"`

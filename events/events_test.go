@@ -45,7 +45,7 @@ func goldenCases() []struct {
 		{TypeCommandRejected, "user-a", CommandRejected{CorrelationID: "edge-1/s/1", UserID: "user-a", Code: CodeNotFound, Message: "conversation not found"}},
 		{TypeUserRegistered, "user-a", UserFact{User: user}},
 		{TypeUserUpdated, "user-a", UserFact{User: user}},
-		{TypeUserDeleted, "user-a", UserDeleted{UserID: "user-a"}},
+		{TypeUserDeleted, "user-a", UserDeleted{UserID: "user-a", Erase: true}},
 		{TypeSessionRevoked, "user-a", SessionRevoked{UserID: "user-a", SessionID: "sess-1", Reason: "logout"}},
 		{TypeContactRequested, "user-b", ContactFact{Request: req}},
 		{TypeContactAccepted, "user-a", ContactFact{Request: req}},
@@ -60,6 +60,7 @@ func goldenCases() []struct {
 		{TypeFileUploaded, "user-a", FileFact{File: file}},
 		{TypeFileRejected, "user-a", FileFact{File: File{ID: "file-2", OwnerID: "user-a", Filename: "x.png", ContentType: "image/png", Size: 9, Status: FileRejected, CreatedAt: at}, Reason: "content does not match image/png"}},
 		{TypePresenceChanged, "user-a", PresenceChanged{UserID: "user-a", Online: true, LastSeenAt: at}},
+		{TypeMessageErased, "conv-1", MessageErased{ConversationID: "conv-1", SenderID: "user-a", UpToSeq: 7}},
 		{TypeDelivery, "conv-1", Delivery{Recipients: []string{"user-a", "user-b"}, Event: DeliveredEvent{ID: "ev-1", Type: TypeMessageCreated, Subject: "conv-1", CorrelationID: "edge-1/s/1", Time: at, Data: msgData}}},
 	}
 }

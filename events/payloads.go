@@ -171,6 +171,8 @@ func (f UserFact) Validate() error { return required("user.id", f.User.ID) }
 // UserDeleted is the data of im.user.deleted.
 type UserDeleted struct {
 	UserID string `json:"user_id"`
+	// Erase (v1.1): the user's messages were erased too.
+	Erase bool `json:"erase,omitempty"`
 }
 
 // Validate checks the payload's structure.

@@ -56,6 +56,7 @@ const (
 	FramePong                = "pong"
 	FrameMessage             = "message"
 	FrameMessageRevoked      = "message.revoked"
+	FrameMessageErased       = "message.erased"
 	FrameReadPush            = "read"
 	FrameTypingPush          = "typing"
 	FramePresence            = "presence"

@@ -48,6 +48,7 @@ func TestRecipientsPerFactType(t *testing.T) {
 	}{
 		{"message created", fact(t, events.TypeMessageCreated, conv, events.MessageFact{Message: msg}), members},
 		{"message revoked", fact(t, events.TypeMessageRevoked, conv, events.MessageFact{Message: msg}), members},
+		{"message erased", fact(t, events.TypeMessageErased, conv, events.MessageErased{ConversationID: conv, SenderID: owner, UpToSeq: 1}), members},
 		{"read", fact(t, events.TypeConversationRead, conv, events.ConversationRead{ConversationID: conv, UserID: m1, Seq: 1}), members},
 		{"conversation created", fact(t, events.TypeConversationCreated, conv,
 			events.ConversationFact{Conversation: events.Conversation{ID: conv}, MemberIDs: members}), members},

@@ -306,6 +306,12 @@ func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, erro
 			return nil, err
 		}
 		return h.members(ctx, f.Message.ConversationID)
+	case events.TypeMessageErased:
+		f, err := events.Decode[events.MessageErased](e)
+		if err != nil {
+			return nil, err
+		}
+		return h.members(ctx, f.ConversationID)
 	case events.TypeConversationRead:
 		f, err := events.Decode[events.ConversationRead](e)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/keto"
@@ -518,6 +520,14 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return events.Errorf(events.CodeForbidden, "wrong password")
 	}
+	if req.Erase && f.d.Objects != nil {
+		// Files first: should the transaction below fail, the account still exists and the client
+		// retries the whole request; a retry finds the objects gone already. The prefix is the files
+		// function's key layout (u/<owner>/<random>, thumbnails <key>.thumb beside it).
+		if _, err := f.d.Objects.DeletePrefix(ctx, "u/"+u.ID+"/"); err != nil {
+			return unavailable(fmt.Errorf("erase files: %w", err))
+		}
+	}
 	err = f.inTx(ctx, func(tx pgx.Tx) ([]event.Event, error) {
 		// Soft delete: other tables keep valid references; the username is freed and the profile scrubbed.
 		tag, err := tx.Exec(ctx, `UPDATE users SET deleted_at = now(), updated_at = now(), username = 'deleted:' || id,
@@ -531,13 +541,23 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 		if err := revokeUserSessions(ctx, tx, u.ID, ReasonUserDeleted); err != nil {
 			return nil, err
 		}
-		deleted, err := fact(events.TypeUserDeleted, u.ID, events.UserDeleted{UserID: u.ID})
+		// A deleted account gets no more pushes.
+		if _, err := tx.Exec(ctx, `DELETE FROM push_devices WHERE user_id = $1`, u.ID); err != nil {
+			return nil, err
+		}
+		var evs []event.Event
+		if req.Erase {
+			if evs, err = eraseContent(ctx, tx, u.ID); err != nil {
+				return nil, err
+			}
+		}
+		deleted, err := fact(events.TypeUserDeleted, u.ID, events.UserDeleted{UserID: u.ID, Erase: req.Erase})
 		if err != nil {
 			return nil, err
 		}
 		// One user-wide revocation (no session id): the edge closes every socket of the user.
 		revoked, err := fact(events.TypeSessionRevoked, u.ID, events.SessionRevoked{UserID: u.ID, Reason: ReasonUserDeleted})
-		return []event.Event{deleted, revoked}, err
+		return append(evs, deleted, revoked), err
 	})
 	if err != nil {
 		return err
@@ -548,6 +568,29 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// eraseContent erases every message userID sent (messaging.EraseSender) and the rows of the files
+// they own that no message references any more, and returns one im.message.erased per conversation
+// (keyed by it, so fanout delivers it in the conversation's order).
+func eraseContent(ctx context.Context, tx pgx.Tx, userID string) ([]event.Event, error) {
+	erased, err := messaging.EraseSender(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM files f WHERE f.owner_id = $1
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id)`, userID); err != nil {
+		return nil, fmt.Errorf("erase files: %w", err)
+	}
+	evs := make([]event.Event, 0, len(erased))
+	for _, e := range erased {
+		ev, err := events.New(newID(), Source, events.TypeMessageErased, e.ConversationID, e)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
 }
 
 func (f *Function) getUser(w http.ResponseWriter, r *http.Request) error {

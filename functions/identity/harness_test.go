@@ -62,6 +62,7 @@ type envOptions struct {
 	extraRule string // appended to the rules file
 	delay     time.Duration
 	noLimits  bool
+	objects   ObjectStore // file storage erasure deletes from (nil: none)
 }
 
 // fakeRoles stands in for the conversations function's PostgreSQL roles.
@@ -145,7 +146,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}, Deps{
 		Pool: e.pool, Outbox: postgres.NewOutbox(e.pool, nopPublisher{}, "broker", log),
 		Revocations: e.guard.Revocations, Tickets: e.guard.Tickets, Limiter: e.guard.Limiter,
-		Roles: e.kc, Authorizer: e.guard.Authorizer, Log: log,
+		Roles: e.kc, Authorizer: e.guard.Authorizer, Objects: o.objects, Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)

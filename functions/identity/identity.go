@@ -97,7 +97,14 @@ type RoleStore interface {
 	Revoke(ctx context.Context, namespace, object, relation, subjectID string) error
 }
 
-// Deps are identity's clients.
+// ObjectStore deletes stored file objects (*s3.Client satisfies it): erasure removes everything
+// under the user's key prefix, uploads and thumbnails alike.
+type ObjectStore interface {
+	DeletePrefix(ctx context.Context, prefix string) (int, error)
+}
+
+// Deps are identity's clients. Objects may be nil only where no file storage is configured (some
+// tests): erasure then deletes no objects.
 type Deps struct {
 	Pool        *pgxpool.Pool
 	Outbox      *postgres.Outbox
@@ -106,6 +113,7 @@ type Deps struct {
 	Limiter     *ratelimit.Limiter
 	Roles       RoleStore
 	Authorizer  *auth.Authorizer
+	Objects     ObjectStore
 	Log         *slog.Logger
 }
 

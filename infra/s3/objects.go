@@ -74,3 +74,39 @@ func (c *Client) Put(ctx context.Context, key, contentType string, body io.Reade
 	}
 	return nil
 }
+
+// DeletePrefix removes every object whose key starts with prefix (a user's files and thumbnails on
+// erasure) and returns how many it deleted. It lists and deletes in pages of up to 1,000 keys (one
+// DeleteObjects request each), so memory stays bounded whatever the count; running it again after
+// a failure finishes the job.
+func (c *Client) DeletePrefix(ctx context.Context, prefix string) (int, error) {
+	if prefix == "" {
+		return 0, errors.New("delete prefix: refusing an empty prefix (the whole bucket)")
+	}
+	n := 0
+	pages := s3.NewListObjectsV2Paginator(c.api, &s3.ListObjectsV2Input{Bucket: aws.String(c.cfg.Bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return n, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		if len(page.Contents) == 0 {
+			continue
+		}
+		ids := make([]types.ObjectIdentifier, 0, len(page.Contents))
+		for _, o := range page.Contents {
+			ids = append(ids, types.ObjectIdentifier{Key: o.Key})
+		}
+		out, err := c.api.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(c.cfg.Bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
+		if err != nil {
+			return n, fmt.Errorf("delete %s: %w", prefix, err)
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return n, fmt.Errorf("delete %s: %d keys failed, first %s: %s", prefix, len(out.Errors), aws.ToString(e.Key), aws.ToString(e.Message))
+		}
+		n += len(ids)
+	}
+	return n, nil
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,44 @@ func TestPresignUsesPublicEndpoint(t *testing.T) {
 	}
 	if time.Until(p.ExpiresAt) < 14*time.Minute {
 		t.Errorf("expires at %v, want ~15 minutes", p.ExpiresAt)
+	}
+}
+
+// DeletePrefix removes every object under the prefix (more than one page of them) and nothing else.
+func TestDeletePrefix(t *testing.T) {
+	srv := s3test.Start(t, s3test.Options{})
+	ctx := context.Background()
+	c := srv.Client(t, srv.Config("files"))
+	put := func(key string) {
+		t.Helper()
+		if err := c.Put(ctx, key, "text/plain", strings.NewReader("x"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 1005 {
+		put("u/alice/" + strconv.Itoa(i))
+	}
+	put("u/alice/0.thumb")
+	put("u/alicea/keep")
+	put("u/bob/keep")
+	n, err := c.DeletePrefix(ctx, "u/alice/")
+	if err != nil || n != 1006 {
+		t.Fatalf("DeletePrefix: %d, %v; want 1006", n, err)
+	}
+	for _, k := range []string{"u/alice/0", "u/alice/0.thumb", "u/alice/1004"} {
+		if _, err := c.Head(ctx, k); !s3.IsNotFound(err) {
+			t.Errorf("%s still there: %v", k, err)
+		}
+	}
+	for _, k := range []string{"u/alicea/keep", "u/bob/keep"} {
+		if _, err := c.Head(ctx, k); err != nil {
+			t.Errorf("%s deleted: %v", k, err)
+		}
+	}
+	if n, err := c.DeletePrefix(ctx, "u/alice/"); err != nil || n != 0 {
+		t.Fatalf("again: %d, %v", n, err)
+	}
+	if _, err := c.DeletePrefix(ctx, ""); err == nil {
+		t.Fatal("an empty prefix was accepted")
 	}
 }

@@ -161,6 +161,8 @@ func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
 		return events.FrameMessage, f.Message.ConversationID, f.Message.Seq
 	case events.TypeMessageRevoked:
 		return events.FrameMessageRevoked, "", 0
+	case events.TypeMessageErased:
+		return events.FrameMessageErased, "", 0
 	case events.TypeConversationRead:
 		return events.FrameReadPush, "", 0
 	case events.TypeTypingUpdate:

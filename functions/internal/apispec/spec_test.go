@@ -104,6 +104,7 @@ var asyncapiTypes = typeMap(
 	events.SessionRevoked{}, events.ContactFact{}, events.ContactRemoved{}, events.ConversationFact{},
 	events.MemberFact{}, events.MessageFact{}, events.ConversationRead{}, events.FileFact{},
 	events.PresenceChanged{}, events.Delivery{}, events.DeliveredEvent{},
+	events.MessageErased{},
 )
 
 // notOnTheWire are exported events structs that no client sees as JSON.
@@ -145,6 +146,7 @@ var payloadOf = map[string]reflect.Type{
 	events.TypeFileUploaded:        reflect.TypeFor[events.FileFact](),
 	events.TypeFileRejected:        reflect.TypeFor[events.FileFact](),
 	events.TypePresenceChanged:     reflect.TypeFor[events.PresenceChanged](),
+	events.TypeMessageErased:       reflect.TypeFor[events.MessageErased](),
 	events.TypeDelivery:            reflect.TypeFor[events.Delivery](),
 	events.TypeKafkaRecord:         nil, // a plain record wrapped by a KafkaSource (S3 notifications)
 }

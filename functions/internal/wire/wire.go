@@ -51,7 +51,8 @@ func All() map[string]boot.Builder {
 
 // Identity is the identity function (accounts, tokens, OIDC issuer, admin routes). Settings:
 // IDENTITY_KEY_ENCRYPTION_KEY (seals signing keys at rest), IDENTITY_KEY_PUBLISH_DELAY (10m),
-// IDENTITY_ADMIN_USERNAMES (comma list: these users get the admin role when they register).
+// IDENTITY_ADMIN_USERNAMES (comma list: these users get the admin role when they register), and
+// s3Client's (erasure deletes the user's files).
 func Identity(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	f, err := identityFunction(ctx, d)
 	if err != nil {
@@ -83,6 +84,10 @@ func identityFunction(ctx context.Context, d *boot.Deps) (*identity.Function, er
 	if err != nil {
 		return nil, err
 	}
+	objects, err := s3Client(d.Cfg) // erasure deletes the user's files (s3Client's settings)
+	if err != nil {
+		return nil, err
+	}
 	f, err := identity.New(ctx, identity.Config{
 		Issuer:            d.Cfg.OIDCIssuer,
 		Audience:          d.Cfg.Audience,
@@ -92,7 +97,7 @@ func identityFunction(ctx context.Context, d *boot.Deps) (*identity.Function, er
 		AdminUsernames:    d.Cfg.List("IDENTITY_ADMIN_USERNAMES"),
 	}, identity.Deps{
 		Pool: d.Pool, Outbox: d.Outbox, Revocations: g.Revocations, Tickets: g.Tickets, Limiter: g.Limiter,
-		Roles: d.Keto, Authorizer: g.Authorizer, Log: d.Log,
+		Roles: d.Keto, Authorizer: g.Authorizer, Objects: objects, Log: d.Log,
 	})
 	if err != nil {
 		return nil, err
