@@ -1,6 +1,8 @@
 package events
 
-// The v1.1 shapes of erasure (API.md "v1.1 additions").
+import "time"
+
+// The v1.1 shapes of erasure and data export (API.md "v1.1 additions").
 
 // MessageErased is the data of im.message.erased and of the message.erased push: blank every
 // message of SenderID with seq <= UpToSeq in the conversation. One per conversation.
@@ -17,3 +19,36 @@ func (f MessageErased) Validate() error {
 	}
 	return required("sender_id", f.SenderID)
 }
+
+// Export is the answer of GET /v1/users/me/export (JSON form): the caller's profile, contacts and
+// conversations as their own routes list them, and every message the caller sent, oldest first.
+type Export struct {
+	User          User           `json:"user"`
+	Contacts      []Contact      `json:"contacts"`
+	Conversations []Conversation `json:"conversations"`
+	Messages      []Message      `json:"messages"`
+	ExportedAt    time.Time      `json:"exported_at"`
+}
+
+// ExportLine is one line of the NDJSON export: Type is user, contact, conversation, message, then
+// end (whose Data is ExportEnd); a stream without the end line is incomplete.
+type ExportLine struct {
+	Type string `json:"type"`
+	Data any    `json:"data"`
+}
+
+// ExportEnd is the data of the last NDJSON line: what the stream held.
+type ExportEnd struct {
+	Contacts      int `json:"contacts"`
+	Conversations int `json:"conversations"`
+	Messages      int `json:"messages"`
+}
+
+// NDJSON export line types.
+const (
+	ExportUser         = "user"
+	ExportContact      = "contact"
+	ExportConversation = "conversation"
+	ExportMessage      = "message"
+	ExportEndLine      = "end"
+)

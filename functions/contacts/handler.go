@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -272,25 +271,9 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 }
 
 func (h *Handler) contacts(w http.ResponseWriter, r *http.Request, userID string) error {
-	rows, err := h.d.Pool.Query(r.Context(), `SELECT u.id, u.username, coalesce(u.display_name, ''), coalesce(u.avatar_url, ''),
-			u.created_at, c.created_at
-		FROM contacts c JOIN users u ON u.id = c.contact_id
-		WHERE c.user_id = $1 AND u.deleted_at IS NULL ORDER BY c.created_at, u.id`, userID)
+	out, err := messaging.Contacts(r.Context(), h.d.Pool, userID)
 	if err != nil {
-		return fmt.Errorf("contacts: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.Contact, error) {
-		var c events.Contact
-		var created, since time.Time
-		err := r.Scan(&c.User.ID, &c.User.Username, &c.User.DisplayName, &c.User.AvatarURL, &created, &since)
-		c.User.CreatedAt, c.Since = created.UTC(), since.UTC()
-		return c, err
-	})
-	if err != nil {
-		return fmt.Errorf("contacts: %w", err)
-	}
-	if out == nil {
-		out = []events.Contact{}
+		return err
 	}
 	return serve.WriteJSON(w, http.StatusOK, events.ContactsResponse{Contacts: out})
 }

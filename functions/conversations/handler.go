@@ -38,6 +38,8 @@ type Config struct {
 	MaxTitleChars    int // default 128
 	HistoryLimit     int // default page size; default 50
 	MaxHistoryLimit  int // default 200
+	// MaxJSONExportMessages caps GET /v1/users/me/export in JSON (NDJSON has no cap); default 100000.
+	MaxJSONExportMessages int
 }
 
 // Authorizer asks Keto with the access layer's degradation rules (*auth.Authorizer): with
@@ -76,6 +78,7 @@ func New(cfg Config, d Deps) *Handler {
 	def(&cfg.MaxTitleChars, 128)
 	def(&cfg.HistoryLimit, 50)
 	def(&cfg.MaxHistoryLimit, 200)
+	def(&cfg.MaxJSONExportMessages, 100000)
 	if d.Mirror == nil {
 		d.Mirror = messaging.NewMirror(nil, d.Log)
 	}
@@ -99,6 +102,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	r("PATCH /v1/conversations/{id}/members/{user_id}", h.updateMember)
 	r("GET /v1/conversations/{id}/messages", h.history)
 	r("PATCH /v1/conversations/{id}/settings", h.settings)
+	r("GET /v1/users/me/export", h.export)
 }
 
 // settings sets the caller's own settings of a conversation (v1.1: mute). No fact and no push: the

@@ -115,8 +115,8 @@ func Contacts(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	return contacts.New(contacts.Config{}, contacts.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
 }
 
-// Conversations is the conversations function. Settings: MAX_GROUP_CREATE (1000), MAX_GROUP_MEMBERS
-// (10000). Its management checks go through the access layer's Authorizer, whose Conversation
+// Conversations is the conversations function (also the caller's settings and data export).
+// Settings: MAX_GROUP_CREATE (1000), MAX_GROUP_MEMBERS (10000), EXPORT_MAX_JSON_MESSAGES (100000). Its management checks go through the access layer's Authorizer, whose Conversation
 // fallback is messaging.Roles (boot.New).
 func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	g, err := d.Guard(ctx)
@@ -127,7 +127,8 @@ func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := conversations.Config{MaxCreateMembers: d.Cfg.Int("MAX_GROUP_CREATE", 0), MaxMembers: d.Cfg.Int("MAX_GROUP_MEMBERS", 0)}
+	cfg := conversations.Config{MaxCreateMembers: d.Cfg.Int("MAX_GROUP_CREATE", 0), MaxMembers: d.Cfg.Int("MAX_GROUP_MEMBERS", 0),
+		MaxJSONExportMessages: d.Cfg.Int("EXPORT_MAX_JSON_MESSAGES", 0)}
 	return conversations.New(cfg, conversations.Deps{Pool: d.Pool, Outbox: d.Outbox, Mirror: mirror(d),
 		Authz: g.Authorizer, Log: d.Log}).Mount(ctx, opts)
 }
