@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/bans"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
@@ -29,7 +30,7 @@ const (
 	ReasonLogout       = "logout"
 	ReasonRefreshReuse = "refresh_token_reuse"
 	ReasonUserDeleted  = "user_deleted"
-	ReasonBanned       = "banned"
+	ReasonBanned       = bans.ReasonBanned
 )
 
 var errBadCredentials = events.Errorf(events.CodeUnauthenticated, "invalid username or password")
@@ -674,21 +675,7 @@ func (f *Function) ban(w http.ResponseWriter, r *http.Request) error {
 	if err := f.target(ctx, id); err != nil {
 		return err
 	}
-	// Keto first: the ban is in force from here on; PostgreSQL mirrors it for the fallback.
-	if err := f.d.Roles.Grant(ctx, keto.NamespaceSystem, keto.SystemObject, keto.RelationBanned, id); err != nil {
-		return ketoErr(err)
-	}
-	f.bumpBans(ctx)
-	err := f.inTx(ctx, func(tx pgx.Tx) ([]event.Event, error) {
-		if _, err := tx.Exec(ctx, `UPDATE users SET banned_at = coalesce(banned_at, now()) WHERE id = $1`, id); err != nil {
-			return nil, err
-		}
-		// The edge closes the user's sockets (4003); tokens stay valid but every request is refused
-		// while the ban lasts, so an unban restores access without a new login.
-		ev, err := fact(events.TypeSessionRevoked, id, events.SessionRevoked{UserID: id, Reason: ReasonBanned})
-		return []event.Event{ev}, err
-	})
-	if err != nil {
+	if err := f.bans.Ban(ctx, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -703,22 +690,11 @@ func (f *Function) unban(w http.ResponseWriter, r *http.Request) error {
 	if err := f.target(ctx, id); err != nil {
 		return err
 	}
-	if err := f.d.Roles.Revoke(ctx, keto.NamespaceSystem, keto.SystemObject, keto.RelationBanned, id); err != nil {
-		return ketoErr(err)
-	}
-	f.bumpBans(ctx)
-	if _, err := f.d.Pool.Exec(ctx, `UPDATE users SET banned_at = NULL WHERE id = $1`, id); err != nil {
+	if err := f.bans.Unban(ctx, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// bumpBans invalidates the verifiers' cached ban answers; without Redis they are not cached at all.
-func (f *Function) bumpBans(ctx context.Context) {
-	if err := f.d.Revocations.BumpBans(ctx); err != nil {
-		f.d.Log.WarnContext(ctx, "bans version bump failed", "err", err)
-	}
 }
 
 func (f *Function) roleChange(w http.ResponseWriter, r *http.Request, grant bool) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/bulkhead"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/parley-im/parley/functions/internal/bans"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/postgres"
@@ -126,6 +127,7 @@ type Function struct {
 	dummy   string // hash of a random password: unknown users cost the same as wrong passwords
 	hashing bulkhead.Bulkhead[any]
 	admins  map[string]bool
+	bans    *bans.Bans
 }
 
 // New builds the function, creating the first signing key if there is none.
@@ -154,6 +156,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Function, error) {
 		cfg: cfg, d: d, store: store{pool: d.Pool}, keys: kr, dummy: dummy,
 		hashing: resilience.Bulkhead[any](cfg.MaxHashing, 2*time.Second),
 		admins:  map[string]bool{},
+		bans: &bans.Bans{Pool: d.Pool, Outbox: d.Outbox, Roles: d.Roles, Bumper: d.Revocations, Source: Source,
+			Log: d.Log},
 	}
 	for _, u := range cfg.AdminUsernames {
 		f.admins[u] = true

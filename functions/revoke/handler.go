@@ -105,27 +105,15 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		if err != nil {
 			return fmt.Errorf("load message: %w", err)
 		}
-		if status == events.StatusRevoked {
+		if status == events.StatusRevoked || status == events.StatusErased {
 			msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID)
 			return err
 		}
 		if err := h.allowed(cmd.UserID, senderID, *role, created); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'revoked', text = '', file_id = NULL, payload = NULL,
-			revoked_at = now(), revoked_by = $2 WHERE id = $1`, cmd.MessageID, cmd.UserID); err != nil {
-			return fmt.Errorf("revoke: %w", err)
-		}
-		if msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID); err != nil {
-			return err
-		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeMessageRevoked, msg.ConversationID,
-			events.MessageFact{Message: msg, ActorID: cmd.UserID})
-		if err != nil {
-			return err
-		}
-		fact = &e
-		return h.d.Outbox.Add(ctx, tx, e)
+		msg, fact, err = messaging.RevokeLocked(ctx, tx, h.d.Outbox, Source, cmd.MessageID, cmd.UserID)
+		return err
 	})
 	if err != nil {
 		return events.Message{}, err
