@@ -33,6 +33,10 @@ func goldenCases() []struct {
 	req := ContactRequest{ID: "req-1", FromUserID: "user-a", ToUserID: "user-b", Message: "hi", Status: RequestPending, CreatedAt: at}
 	file := File{ID: "file-1", OwnerID: "user-a", Filename: "a.png", ContentType: "image/png", Size: 42, Status: FileReady, CreatedAt: at}
 	msgData, _ := json.Marshal(MessageFact{Message: sampleMessage()})
+	report := Report{ID: "rep-1", MessageID: sampleMessage().ID, ConversationID: "conv-1", ReporterID: "user-b", ReportedUserID: "user-a",
+		Reason: ReasonSpam, Note: "buy now", Status: ReportOpen, CreatedAt: at, Message: sampleMessage()}
+	resolved := report
+	resolved.Status, resolved.Action, resolved.ResolvedBy, resolved.ResolvedAt = ReportResolved, ActionRevokeMessage, "admin-1", &at
 	return []struct {
 		typ, key string
 		data     Validator
@@ -61,6 +65,8 @@ func goldenCases() []struct {
 		{TypeFileRejected, "user-a", FileFact{File: File{ID: "file-2", OwnerID: "user-a", Filename: "x.png", ContentType: "image/png", Size: 9, Status: FileRejected, CreatedAt: at}, Reason: "content does not match image/png"}},
 		{TypePresenceChanged, "user-a", PresenceChanged{UserID: "user-a", Online: true, LastSeenAt: at}},
 		{TypeMessageErased, "conv-1", MessageErased{ConversationID: "conv-1", SenderID: "user-a", UpToSeq: 7}},
+		{TypeReportCreated, "conv-1", ReportFact{Report: report}},
+		{TypeReportResolved, "conv-1", ReportFact{Report: resolved}},
 		{TypeDelivery, "conv-1", Delivery{Recipients: []string{"user-a", "user-b"}, Event: DeliveredEvent{ID: "ev-1", Type: TypeMessageCreated, Subject: "conv-1", CorrelationID: "edge-1/s/1", Time: at, Data: msgData}}},
 	}
 }

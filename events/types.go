@@ -30,8 +30,10 @@ const (
 	TypeFileUploaded        = "im.file.uploaded.v1"
 	TypeFileRejected        = "im.file.rejected.v1"
 	TypePresenceChanged     = "im.presence.changed.v1"
-	// v1.1 (issue 15): erasure.
-	TypeMessageErased = "im.message.erased.v1"
+	// v1.1 (issue 15): erasure and reports.
+	TypeMessageErased  = "im.message.erased.v1"
+	TypeReportCreated  = "im.report.created.v1"
+	TypeReportResolved = "im.report.resolved.v1"
 
 	// TypeDelivery is a fact (or an ephemeral signal) plus the user ids it must reach.
 	TypeDelivery = "im.delivery.v1"
@@ -77,6 +79,6 @@ func FactTypes() []string {
 		TypeConversationCreated, TypeConversationUpdated, TypeMemberAdded, TypeMemberRemoved,
 		TypeMessageCreated, TypeMessageRevoked, TypeConversationRead,
 		TypeFileUploaded, TypeFileRejected, TypePresenceChanged,
-		TypeMessageErased,
+		TypeMessageErased, TypeReportCreated, TypeReportResolved,
 	}
 }

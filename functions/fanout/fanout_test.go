@@ -71,6 +71,7 @@ func TestRecipientsPerFactType(t *testing.T) {
 			events.PresenceChanged{UserID: owner, Online: true, LastSeenAt: time.Now()}), []string{friend, m1}},
 		{"presence of a user without contacts", fact(t, events.TypePresenceChanged, other,
 			events.PresenceChanged{UserID: other}), nil},
+		{"report: nobody", fact(t, events.TypeReportCreated, conv, events.ReportFact{Report: events.Report{ID: "r", MessageID: "m1"}}), nil},
 		{"unknown type", fact(t, "im.something.else.v1", other, events.UserDeleted{UserID: other}), nil},
 	}
 	for _, tc := range cases {

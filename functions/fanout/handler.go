@@ -312,6 +312,8 @@ func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, erro
 			return nil, err
 		}
 		return h.members(ctx, f.ConversationID)
+	case events.TypeReportCreated, events.TypeReportResolved:
+		return nil, nil // the admins' queue, not pushed (API.md "Report")
 	case events.TypeConversationRead:
 		f, err := events.Decode[events.ConversationRead](e)
 		if err != nil {

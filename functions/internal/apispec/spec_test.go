@@ -36,6 +36,7 @@ import (
 	"github.com/parley-im/parley/functions/push"
 	"github.com/parley-im/parley/functions/read"
 	"github.com/parley-im/parley/functions/realtime"
+	"github.com/parley-im/parley/functions/reports"
 	"github.com/parley-im/parley/functions/revoke"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/infra/auth"
@@ -60,6 +61,7 @@ func registrars() map[string]func(*http.ServeMux) {
 		"files":         (&files.Handler{}).Routes,
 		"realtime":      (&realtime.Handler{}).Routes,
 		"push":          (&push.Handler{}).Routes,
+		"reports":       (&reports.Handler{}).Routes,
 	}
 }
 
@@ -95,6 +97,8 @@ var openapiTypes = typeMap(
 	events.DeviceResponse{}, events.DevicesResponse{}, events.VAPIDKeyResponse{}, events.PushMessage{},
 	// v1.1: data export.
 	events.Export{}, events.ExportLine{}, events.ExportEnd{},
+	// v1.1: reports.
+	events.Report{}, events.ReportRequest{}, events.ResolveReportRequest{}, events.ReportResponse{}, events.ReportsResponse{},
 )
 
 // asyncapiTypes are the AsyncAPI component schemas named after events types.
@@ -106,7 +110,7 @@ var asyncapiTypes = typeMap(
 	events.SessionRevoked{}, events.ContactFact{}, events.ContactRemoved{}, events.ConversationFact{},
 	events.MemberFact{}, events.MessageFact{}, events.ConversationRead{}, events.FileFact{},
 	events.PresenceChanged{}, events.Delivery{}, events.DeliveredEvent{},
-	events.MessageErased{},
+	events.MessageErased{}, events.ReportFact{},
 )
 
 // notOnTheWire are exported events structs that no client sees as JSON.
@@ -149,6 +153,8 @@ var payloadOf = map[string]reflect.Type{
 	events.TypeFileRejected:        reflect.TypeFor[events.FileFact](),
 	events.TypePresenceChanged:     reflect.TypeFor[events.PresenceChanged](),
 	events.TypeMessageErased:       reflect.TypeFor[events.MessageErased](),
+	events.TypeReportCreated:       reflect.TypeFor[events.ReportFact](),
+	events.TypeReportResolved:      reflect.TypeFor[events.ReportFact](),
 	events.TypeDelivery:            reflect.TypeFor[events.Delivery](),
 	events.TypeKafkaRecord:         nil, // a plain record wrapped by a KafkaSource (S3 notifications)
 }

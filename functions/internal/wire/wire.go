@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/functions/fanout"
 	"github.com/parley-im/parley/functions/files"
 	"github.com/parley-im/parley/functions/identity"
+	"github.com/parley-im/parley/functions/internal/bans"
 	"github.com/parley-im/parley/functions/internal/boot"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/sealing"
@@ -23,6 +24,7 @@ import (
 	"github.com/parley-im/parley/functions/push"
 	"github.com/parley-im/parley/functions/read"
 	"github.com/parley-im/parley/functions/realtime"
+	"github.com/parley-im/parley/functions/reports"
 	"github.com/parley-im/parley/functions/revoke"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/functions/sweep"
@@ -46,6 +48,7 @@ func All() map[string]boot.Builder {
 		"upload":        Upload,
 		"realtime":      Realtime,
 		"push":          Push,
+		"reports":       Reports,
 	}
 }
 
@@ -233,6 +236,22 @@ func Realtime(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	h := realtime.New(cfg, realtime.Deps{Pool: d.Pool, Redis: d.Redis, Publisher: d.Writer, Log: d.Log})
 	go h.Run(ctx)
 	return h.Mount(ctx, opts)
+}
+
+// Reports is the reports function: members report messages, admins resolve them from the queue
+// with the admin revoke and ban paths. Settings: none of its own.
+func Reports(ctx context.Context, d *boot.Deps) (http.Handler, error) {
+	g, err := d.Guard(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := d.Guarded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &bans.Bans{Pool: d.Pool, Outbox: d.Outbox, Roles: d.Keto, Bumper: g.Revocations, Source: reports.Source, Log: d.Log}
+	return reports.New(reports.Config{}, reports.Deps{Pool: d.Pool, Outbox: d.Outbox, Authz: g.Authorizer, Bans: b,
+		Log: d.Log}).Mount(ctx, opts)
 }
 
 // mirror keeps Keto's copy of the conversation roles in step.
