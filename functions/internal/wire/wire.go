@@ -7,7 +7,9 @@ package wire
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/parley-im/parley/events"
@@ -317,12 +319,56 @@ func Push(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 }
 
 // pushProviders builds a Provider per configured platform: Web Push always (the VAPID key is the
-// platform's own); FCM and APNs when their credentials are set.
+// platform's own); FCM when FCM_SERVICE_ACCOUNT_JSON (the key file's JSON) or
+// FCM_SERVICE_ACCOUNT_FILE (its path) is set, FCM_ENDPOINT overriding the API's URL; APNs when
+// APNS_KEY (the .p8 PEM) or APNS_KEY_FILE is set, with APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC (the
+// bundle id) and APNS_ENDPOINT (default https://api.push.apple.com). A platform left out is
+// skipped: its devices register but get no push (parley_push_sent_total{outcome="unconfigured"}).
 func pushProviders(c boot.Config, key push.VAPIDKey) (map[string]push.Provider, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	wp, err := push.NewWebPush(key, c.Value("PUSH_VAPID_SUBJECT", "mailto:push@parley.invalid"), client)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]push.Provider{events.PlatformWebPush: wp}, nil
+	out := map[string]push.Provider{events.PlatformWebPush: wp}
+	sa, err := secretValue(c, "FCM_SERVICE_ACCOUNT_JSON", "FCM_SERVICE_ACCOUNT_FILE")
+	if err != nil {
+		return nil, err
+	}
+	if len(sa) > 0 {
+		fcm, err := push.NewFCM(sa, c.Value("FCM_ENDPOINT", ""), client)
+		if err != nil {
+			return nil, err
+		}
+		out[events.PlatformFCM] = fcm
+	}
+	p8, err := secretValue(c, "APNS_KEY", "APNS_KEY_FILE")
+	if err != nil {
+		return nil, err
+	}
+	if len(p8) > 0 {
+		apns, err := push.NewAPNs(push.APNsConfig{KeyP8: p8, KeyID: c.Value("APNS_KEY_ID", ""), TeamID: c.Value("APNS_TEAM_ID", ""),
+			Topic: c.Value("APNS_TOPIC", ""), Endpoint: c.Value("APNS_ENDPOINT", "")})
+		if err != nil {
+			return nil, err
+		}
+		out[events.PlatformAPNs] = apns
+	}
+	return out, nil
+}
+
+// secretValue reads a credential given inline (valueKey) or as a mounted file (fileKey).
+func secretValue(c boot.Config, valueKey, fileKey string) ([]byte, error) {
+	if v := c.Value(valueKey, ""); v != "" {
+		return []byte(v), nil
+	}
+	path := c.Value(fileKey, "")
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fileKey, err)
+	}
+	return b, nil
 }
