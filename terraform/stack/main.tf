@@ -209,6 +209,7 @@ module "parley" {
     subnet_ids        = module.network.private_subnet_ids
   }
   turn_secret = var.turn_secret
+  push        = var.push
   extra_env   = var.extra_env
 
   # Knative's CRDs and the Kafka data plane must exist before the chart's objects.

@@ -258,6 +258,20 @@ variable "turn_secret" {
   sensitive   = true
 }
 
+variable "push" {
+  description = "Push credentials (FCM service-account JSON, APNs .p8 key, key id, team id, topic, sandbox): see modules/parley. Pass the keys with TF_VAR_push, not in a file."
+  type = object({
+    fcm_service_account_json = optional(string)
+    apns_key_p8              = optional(string)
+    apns_key_id              = optional(string, "")
+    apns_team_id             = optional(string, "")
+    apns_topic               = optional(string, "")
+    apns_sandbox             = optional(bool, false)
+  })
+  default   = {}
+  sensitive = true
+}
+
 variable "extra_env" {
   description = "Extra non-secret settings for parley-config (e.g. LOG_LEVEL, RATE_LIMIT_USER)."
   type        = map(string)

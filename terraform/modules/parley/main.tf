@@ -16,6 +16,12 @@ locals {
     # Standalone images do not migrate unless told; migrations take a PostgreSQL advisory lock
     # (infra/postgres), so many functions starting at once is safe.
     MIGRATE = "true"
+    }, var.push.apns_key_p8 == null ? {} : {
+    # APNs (functions/push): who the key belongs to and where to send; the key itself is secret.
+    APNS_KEY_ID   = var.push.apns_key_id
+    APNS_TEAM_ID  = var.push.apns_team_id
+    APNS_TOPIC    = var.push.apns_topic
+    APNS_ENDPOINT = var.push.apns_sandbox ? "https://api.sandbox.push.apple.com" : "https://api.push.apple.com"
   }, var.extra_env)
 }
 
@@ -126,6 +132,12 @@ resource "random_password" "identity_key_encryption_key" {
   special = false
 }
 
+# The push function's VAPID private key is encrypted at rest with this (functions/push).
+resource "random_password" "push_key_encryption_key" {
+  length  = 48
+  special = false
+}
+
 resource "kubernetes_secret_v1" "parley" {
   metadata {
     name      = "parley-secrets" # values.yaml secrets.name
@@ -144,7 +156,10 @@ resource "kubernetes_secret_v1" "parley" {
         var.database.app_role, module.database.password, var.database.host, var.database.port, var.database.name,
       local.pg_ca ? "sslmode=verify-full&sslrootcert=/etc/parley/tls/postgres/ca.pem" : "sslmode=require")
       IDENTITY_KEY_ENCRYPTION_KEY = random_password.identity_key_encryption_key.result
+      PUSH_KEY_ENCRYPTION_KEY     = random_password.push_key_encryption_key.result
     },
+    var.push.fcm_service_account_json == null ? {} : { FCM_SERVICE_ACCOUNT_JSON = var.push.fcm_service_account_json },
+    var.push.apns_key_p8 == null ? {} : { APNS_KEY = var.push.apns_key_p8 },
     local.kafka_iam ? {} : {
       KAFKA_SASL_USERNAME = var.kafka.scram_username
       KAFKA_SASL_PASSWORD = var.kafka.scram_password
