@@ -29,6 +29,12 @@ type system struct {
 	edges   []string // ws://host:port/v1/ws of each socket-edge
 	hc      *http.Client
 	logPath string // the started platform's log, when we started it
+	// pushCA signs the certificates of the push-service stand-ins; the platform's push function
+	// trusts it (PUSH_TLS_CA_FILE). nil against an external platform: the push scenarios skip.
+	pushCA *pushCA
+	// admin is the username that gets the admin role when registered (IDENTITY_ADMIN_USERNAMES);
+	// "" against an external platform unless PARLEY_E2E_ADMIN names one.
+	admin string
 }
 
 func TestMain(m *testing.M) {
@@ -48,6 +54,7 @@ func run(m *testing.M) int {
 		if len(s.edges) == 0 {
 			s.edges = []string{client.EdgeURL("ws://127.0.0.1:8090")}
 		}
+		s.admin = os.Getenv("PARLEY_E2E_ADMIN")
 	} else {
 		var err error
 		stop, err = s.start()
@@ -114,7 +121,13 @@ func (s *system) start() (stop func() error, err error) {
 		return func() error { return nil }, err
 	}
 	gw := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	if s.pushCA, err = newPushCA(dir); err != nil {
+		return func() error { return nil }, err
+	}
+	s.admin = "e2eadmin_" + randHex(6)
 	env := append(os.Environ(),
+		"PUSH_TLS_CA_FILE="+s.pushCA.file,
+		"IDENTITY_ADMIN_USERNAMES="+s.admin,
 		"GATEWAY_ADDR="+gw,
 		"EDGES="+strconv.Itoa(edges),
 		"EDGE_BASE_PORT="+strconv.Itoa(edgeBase),

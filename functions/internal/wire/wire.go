@@ -7,6 +7,8 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -325,7 +327,13 @@ func Push(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 // bundle id) and APNS_ENDPOINT (default https://api.push.apple.com). A platform left out is
 // skipped: its devices register but get no push (parley_push_sent_total{outcome="unconfigured"}).
 func pushProviders(c boot.Config, key push.VAPIDKey) (map[string]push.Provider, error) {
-	client := &http.Client{Timeout: 30 * time.Second}
+	roots, err := pushRoots(c)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	wp, err := push.NewWebPush(key, c.Value("PUSH_VAPID_SUBJECT", "mailto:push@parley.invalid"), client)
 	if err != nil {
 		return nil, err
@@ -348,13 +356,34 @@ func pushProviders(c boot.Config, key push.VAPIDKey) (map[string]push.Provider, 
 	}
 	if len(p8) > 0 {
 		apns, err := push.NewAPNs(push.APNsConfig{KeyP8: p8, KeyID: c.Value("APNS_KEY_ID", ""), TeamID: c.Value("APNS_TEAM_ID", ""),
-			Topic: c.Value("APNS_TOPIC", ""), Endpoint: c.Value("APNS_ENDPOINT", "")})
+			Topic: c.Value("APNS_TOPIC", ""), Endpoint: c.Value("APNS_ENDPOINT", ""), RootCAs: roots})
 		if err != nil {
 			return nil, err
 		}
 		out[events.PlatformAPNs] = apns
 	}
 	return out, nil
+}
+
+// pushRoots are the CAs push services are verified with: the system's, plus PUSH_TLS_CA_FILE (PEM)
+// when set, for a push gateway behind a private CA (and the e2e suite's push-service stand-in).
+func pushRoots(c boot.Config) (*x509.CertPool, error) {
+	path := c.Value("PUSH_TLS_CA_FILE", "")
+	if path == "" {
+		return nil, nil // nil RootCAs: the system's
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("PUSH_TLS_CA_FILE: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("PUSH_TLS_CA_FILE: %s holds no PEM certificate", path)
+	}
+	return roots, nil
 }
 
 // secretValue reads a credential given inline (valueKey) or as a mounted file (fileKey).
