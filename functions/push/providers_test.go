@@ -56,7 +56,9 @@ func newStandIn(t *testing.T, h func(s *standIn, w http.ResponseWriter, r *http.
 	return s
 }
 
-func (s *standIn) failf(format string, args ...any) { s.errs = append(s.errs, fmt.Errorf(format, args...)) }
+func (s *standIn) failf(format string, args ...any) {
+	s.errs = append(s.errs, fmt.Errorf(format, args...))
+}
 
 func (s *standIn) check(t *testing.T) []map[string]any {
 	t.Helper()
