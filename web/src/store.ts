@@ -442,6 +442,18 @@ export class Store {
       case 'message.revoked':
         this.onRevoked(p.data.message);
         return;
+      case 'message.erased': {
+        const { conversation_id: id, sender_id: sender, up_to_seq: upTo } = p.data;
+        this.timelines.get(id)?.erase(sender, upTo);
+        const conv = this.conversations.get(id);
+        const last = conv?.last_message;
+        if (conv && last && last.sender_id === sender && last.seq <= upTo) {
+          conv.last_message = { id: last.id, conversation_id: last.conversation_id, seq: last.seq, sender_id: last.sender_id,
+            client_msg_id: last.client_msg_id, type: last.type, created_at: last.created_at, status: 'erased' };
+        }
+        this.changed();
+        return;
+      }
       case 'read':
         this.onRead(p.data.conversation_id, p.data.user_id, p.data.seq);
         return;

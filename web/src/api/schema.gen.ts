@@ -176,7 +176,13 @@ export type paths = {
         post?: never;
         /**
          * Delete the caller's account
-         * @description Needs the password (403 when wrong). All tokens and sockets of the user end (close 4003).
+         * @description Needs the password (403 when wrong). All tokens and sockets of the user end (close 4003), and
+         *     their push devices are forgotten. v1.1 `erase:true` also erases, before the 204, every message
+         *     the user sent: each keeps `{id, conversation_id, seq, sender_id, client_msg_id, type,
+         *     created_at}`, gets `status:"erased"` and loses the rest on every read path; the user's
+         *     reactions are removed, their files and thumbnails deleted from storage; members get
+         *     `message.erased` once per conversation (fact `im.message.erased`), and `im.user.deleted`
+         *     carries `erase:true`.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -712,6 +718,192 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * v1.1: the caller's own settings of a conversation (mute)
+         * @description `muted_until`: a time mutes until then (`9999-12-31T23:59:59Z` = until unmuted); `null` or a
+         *     past time unmutes (answered `null`); an absent field is left as is. Only the caller's own
+         *     setting: no fact and no push; their other devices read it as `muted_until` in
+         *     `GET /v1/conversations`. A muted member gets no push for the conversation unless mentioned.
+         */
+        patch: operations["updateConversationSettings"];
+        trace?: never;
+    };
+    "/v1/push/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** v1.1: the caller's push devices, oldest first */
+        get: operations["listPushDevices"];
+        put?: never;
+        /**
+         * v1.1: register (or replace) a device for pushes while no socket of the user is open
+         * @description `webpush` needs `subscription` (the browser's PushSubscription: an https `endpoint` and
+         *     base64url `keys`), `fcm` and `apns` need `token`. The same `device_id` again replaces the
+         *     device (200); a 21st device is `limit_exceeded`. Tokens and keys are never returned. What a
+         *     push carries is `PushMessage` (docs/protocol.md, "Pushes while the socket is closed").
+         */
+        post: operations["registerPushDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the client's device id */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** v1.1: forget one of the caller's devices (idempotent) */
+        delete: operations["deletePushDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/vapid-public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * v1.1: the VAPID application server key browsers subscribe with
+         * @description base64url without padding of the 65-byte uncompressed P-256 point: pass it as
+         *     `applicationServerKey` to `PushManager.subscribe`. Generated once, the same on every call and
+         *     process (RFC 8292).
+         */
+        get: operations["getVAPIDPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * v1.1: the caller's data export (profile, contacts, conversations, every message they sent)
+         * @description `contacts` and `conversations` as `GET /v1/contacts` and `GET /v1/conversations` list them;
+         *     `messages`: every message the caller sent, in any conversation (also ones left), oldest
+         *     first, and nobody else's. JSON holds at most 100,000 messages (EXPORT_MAX_JSON_MESSAGES;
+         *     over it 413). With `Accept: application/x-ndjson` the export is streamed without a cap: one
+         *     `ExportLine` per line, user, contacts, conversations, messages in that order, then
+         *     `{"type":"end","data":{"contacts":n,"conversations":n,"messages":n}}`; a stream without the
+         *     end line is incomplete. Both answers carry `Content-Disposition: attachment`.
+         */
+        get: operations["exportMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * v1.1: report a message to the admins (members only)
+         * @description `reported_user_id` is the message's sender; `message` a snapshot of the message now. The
+         *     caller's open report of that message again answers it (200). Strangers get 404 as for a
+         *     missing message. Fact `im.report.created`, no push.
+         */
+        post: operations["reportMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** v1.1: the report queue, newest first (role admin) */
+        get: operations["listReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a report id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * v1.1: resolve a report once (role admin)
+         * @description `dismiss` closes it; `revoke_message` revokes the message as an admin revoke does (members get
+         *     `message.revoked`); `ban_user` bans the sender as `POST /v1/admin/users/{id}/ban` does. Sets
+         *     `status:"resolved"`, `action`, `resolved_by`, `resolved_at`; already resolved -> 409. Fact
+         *     `im.report.resolved`.
+         */
+        post: operations["resolveReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -722,7 +914,7 @@ export type components = {
          *     and the WebSocket close code when the code ends a connection (otherwise an `error` frame is sent).
          * @enum {string}
          */
-        ErrorCode: "invalid_argument" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "username_taken" | "not_contacts" | "blocked" | "revoke_window_expired" | "file_not_ready" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal";
+        ErrorCode: "invalid_argument" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "username_taken" | "not_contacts" | "blocked" | "revoke_window_expired" | "file_not_ready" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal" | "edit_window_expired" | "limit_exceeded";
         /** @description RFC 9457 problem details (`application/problem+json`) of every HTTP error. */
         Problem: {
             /** @description `urn:parley:problem:<code>` */
@@ -788,6 +980,13 @@ export type components = {
             role: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description v1.1: the caller's unread messages that mention them or everyone (0 in facts) */
+            mention_count: number;
+            /**
+             * Format: date-time
+             * @description v1.1: the caller's mute, present only while in the future
+             */
+            muted_until?: string;
         };
         /** @description One member of a conversation; read_seq is its read receipt. */
         Member: {
@@ -812,10 +1011,39 @@ export type components = {
             file?: components["schemas"]["File"];
             /** @description any JSON (custom messages) */
             payload?: unknown;
-            /** @enum {string} */
-            status: "normal" | "revoked";
+            /**
+             * @description v1.1 adds erased; read any status but normal like revoked
+             * @enum {string}
+             */
+            status: "normal" | "revoked" | "erased";
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description v1.1: the last edit
+             */
+            edited_at?: string;
+            /** @description v1.1: first-used key first; omitted when none and on revoked or erased messages */
+            reactions?: components["schemas"]["Reaction"][];
+            reply_to?: components["schemas"]["ReplyTo"];
+            /** @description v1.1: mentioned user ids; omitted when empty */
+            mentions?: string[];
+            /** @description v1.1: mentions everyone; omitted when false */
+            mention_all?: boolean;
+        };
+        /** @description v1.1: one reaction key of a message; me (the caller reacted) only in answers to one caller */
+        Reaction: {
+            key: string;
+            count: number;
+            me?: boolean;
+        };
+        /** @description v1.1: the parent of a reply as it reads now; text_preview is the first 100 chars of its current text, "" for a non-text, revoked or erased parent */
+        ReplyTo: {
+            id: string;
+            seq: number;
+            sender_id: string;
+            type: string;
+            text_preview: string;
         };
         File: {
             id: string;
@@ -873,6 +1101,8 @@ export type components = {
         };
         DeleteMeRequest: {
             password: string;
+            /** @description v1.1: also erase every message the user sent (and their files), before the 204 */
+            erase?: boolean;
         };
         CreateContactRequest: {
             user_id: string;
@@ -975,6 +1205,147 @@ export type components = {
         };
         ICEServersResponse: {
             ice_servers: components["schemas"]["ICEServer"][];
+        };
+        /** @description v1.1: absent leaves the mute as is; null or a past time unmutes */
+        UpdateSettingsRequest: {
+            /** @description an RFC 3339 time (9999-12-31T23:59:59Z = until unmuted) or null */
+            muted_until?: unknown;
+        };
+        ConversationSettings: {
+            conversation_id: string;
+            /**
+             * Format: date-time
+             * @description null when not muted
+             */
+            muted_until: string | null;
+        };
+        SettingsResponse: {
+            settings: components["schemas"]["ConversationSettings"];
+        };
+        WebPushKeys: {
+            /** @description base64url of the 65-byte uncompressed P-256 point */
+            p256dh: string;
+            /** @description base64url of the 16-byte auth secret */
+            auth: string;
+        };
+        WebPushSubscription: {
+            /**
+             * Format: uri
+             * @description https URL of the push service (RFC 8030)
+             */
+            endpoint: string;
+            keys: components["schemas"]["WebPushKeys"];
+        };
+        RegisterDeviceRequest: {
+            device_id: string;
+            /** @enum {string} */
+            platform: "webpush" | "fcm" | "apns";
+            /** @description fcm: the registration token; apns: the device token (hex) */
+            token?: string;
+            subscription?: components["schemas"]["WebPushSubscription"];
+        };
+        /** @description v1.1: a push device; tokens and keys are never returned */
+        PushDevice: {
+            device_id: string;
+            /** @enum {string} */
+            platform: "webpush" | "fcm" | "apns";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DeviceResponse: {
+            device: components["schemas"]["PushDevice"];
+        };
+        DevicesResponse: {
+            devices: components["schemas"]["PushDevice"][];
+        };
+        VAPIDKeyResponse: {
+            key: string;
+        };
+        /**
+         * @description v1.1: what a push carries to a device: Web Push the JSON, encrypted (RFC 8291 aes128gcm); FCM
+         *     the same keys as string `data`; APNs the same keys beside `aps`. `title` and `body` only
+         *     when the platform runs with PUSH_INCLUDE_CONTENT=true.
+         */
+        PushMessage: {
+            /** @enum {integer} */
+            v: 1;
+            /** @enum {string} */
+            type: "message";
+            conversation_id: string;
+            /** @enum {string} */
+            conversation_type: "direct" | "group";
+            message_id: string;
+            seq: number;
+            sender_id: string;
+            mentioned: boolean;
+            /** @description the sender's display name, or the group's title */
+            title?: string;
+            /** @description the first 100 chars of the text, or [image], [file]... */
+            body?: string;
+        };
+        /** @description v1.1: GET /v1/users/me/export in JSON */
+        Export: {
+            user: components["schemas"]["User"];
+            contacts: components["schemas"]["Contact"][];
+            conversations: components["schemas"]["Conversation"][];
+            messages: components["schemas"]["Message"][];
+            /** Format: date-time */
+            exported_at: string;
+        };
+        /** @description v1.1: one line of the NDJSON export; data is a User, Contact, Conversation, Message or (type end) ExportEnd */
+        ExportLine: {
+            /** @enum {string} */
+            type: "user" | "contact" | "conversation" | "message" | "end";
+            /** @description the item (its schema follows type) */
+            data: unknown;
+        };
+        /** @description v1.1: the last NDJSON line's data: what the stream held */
+        ExportEnd: {
+            contacts: number;
+            conversations: number;
+            messages: number;
+        };
+        /** @description v1.1: a member's report of a message; message is a snapshot at report time */
+        Report: {
+            id: string;
+            message_id: string;
+            conversation_id: string;
+            reporter_id: string;
+            /** @description the message's sender */
+            reported_user_id: string;
+            /** @enum {string} */
+            reason: "spam" | "abuse" | "illegal" | "other";
+            note: string;
+            /** @enum {string} */
+            status: "open" | "resolved";
+            /** @enum {string} */
+            action?: "dismiss" | "revoke_message" | "ban_user";
+            resolved_by?: string;
+            /** Format: date-time */
+            resolved_at?: string;
+            /** Format: date-time */
+            created_at: string;
+            message: components["schemas"]["Message"];
+        };
+        ReportRequest: {
+            /** @enum {string} */
+            reason: "spam" | "abuse" | "illegal" | "other";
+            note?: string;
+        };
+        ResolveReportRequest: {
+            /** @enum {string} */
+            action: "dismiss" | "revoke_message" | "ban_user";
+            /** @description the admin's note (kept, not shown in the report) */
+            note?: string;
+        };
+        ReportResponse: {
+            report: components["schemas"]["Report"];
+        };
+        ReportsResponse: {
+            reports: components["schemas"]["Report"][];
+            has_more: boolean;
         };
         OIDCConfiguration: {
             issuer: string;
@@ -2412,6 +2783,295 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateConversationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description the caller's settings now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listPushDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the devices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicesResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    registerPushDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDeviceRequest"];
+            };
+        };
+        responses: {
+            /** @description the device existed and was replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceResponse"];
+                };
+            };
+            /** @description the device was registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deletePushDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the client's device id */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the device is gone (or never was) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getVAPIDPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VAPIDKeyResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export */
+            200: {
+                headers: {
+                    /** @description attachment; filename="parley-export-<user id>.json" (or .ndjson) */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                    "application/x-ndjson": components["schemas"]["ExportLine"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reportMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description the caller's open report of this message, already filed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportResponse"];
+                };
+            };
+            /** @description the report */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: {
+                status?: "open" | "resolved";
+                /** @description a report id: the page ends before it */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of reports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    resolveReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a report id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveReportRequest"];
+            };
+        };
+        responses: {
+            /** @description the resolved report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -28,6 +28,7 @@ export interface CallSignal {
 export type Push =
   | { type: 'message'; data: { message: Message } }
   | { type: 'message.revoked'; data: { message: Message } }
+  | { type: 'message.erased'; data: { conversation_id: string; sender_id: string; up_to_seq: number } }
   | { type: 'read'; data: { conversation_id: string; user_id: string; seq: number } }
   | { type: 'typing'; data: { conversation_id: string; user_id: string; state: 'start' | 'stop' } }
   | { type: 'presence'; data: { user_id: string; online: boolean } }

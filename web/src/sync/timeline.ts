@@ -83,6 +83,21 @@ export class Timeline {
     if (this.oldest <= 1) this.hasOlder = false;
   }
 
+  /**
+   * An erasure (v1.1 `message.erased`): every held message of senderId with seq <= upToSeq keeps its
+   * envelope and loses its content, status `erased`.
+   */
+  erase(senderId: string, upToSeq: number): void {
+    for (const [seq, m] of this.bySeq) {
+      if (m.sender_id !== senderId || seq > upToSeq || m.status === 'erased') continue;
+      this.bySeq.set(seq, {
+        id: m.id, conversation_id: m.conversation_id, seq: m.seq, sender_id: m.sender_id,
+        client_msg_id: m.client_msg_id, type: m.type, created_at: m.created_at, status: 'erased',
+      });
+      this.sortedCache = null;
+    }
+  }
+
   /** A recall: replaces the message's content with the revoked copy (held or not). */
   revoke(m: Message): void {
     const old = this.bySeq.get(m.seq);

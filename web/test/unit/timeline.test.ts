@@ -51,4 +51,14 @@ describe('Timeline', () => {
     tl.noteOldest([msg(1)], true);
     expect(tl.hasOlder).toBe(false); // seq 1 is the first there is
   });
+
+  test('message.erased blanks the sender\'s messages up to its seq, and a late normal copy never restores one', () => {
+    const tl = new Timeline(0);
+    tl.merge([msg(1), msg(2, { sender_id: 'u2' }), msg(3), msg(4)]);
+    tl.erase('u1', 3);
+    const got = tl.messages().map((m) => [m.seq, m.status, m.text ?? '']);
+    expect(got).toEqual([[1, 'erased', ''], [2, 'normal', 't2'], [3, 'erased', ''], [4, 'normal', 't4']]);
+    tl.merge([msg(1)]);
+    expect(tl.get(1)?.status).toBe('erased');
+  });
 });
