@@ -1,0 +1,12 @@
+// Command reports runs the reports function alone (its Knative image). Environment: boot.Env
+// (MIGRATE=true applies migrations at start).
+package main
+
+import (
+	"os"
+
+	"github.com/parley-im/parley/functions/internal/boot"
+	"github.com/parley-im/parley/functions/internal/wire"
+)
+
+func main() { boot.Main("reports", boot.Env(os.Getenv), wire.Reports) }
