@@ -274,6 +274,8 @@ func TestPushToOfflineDevices(t *testing.T) {
 	// Connected members (the owner too, who sends) get the message on their socket instead.
 	onlineConn := online.dial(t, 0)
 	owner.dial(t, 1)
+	// The edge writes a connection's presence lease just after hello: wait until it shows.
+	awaitPresence(t, owner, online, true)
 
 	m, err := owner.SendMessage(ctx, conv.ID, text("push me"))
 	if err != nil {
@@ -318,15 +320,7 @@ func TestPushToOfflineDevices(t *testing.T) {
 		t.Fatalf("unmute: %+v %v", s, err)
 	}
 	_ = onlineConn.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		p, err := owner.Presence(ctx, online.UserID())
-		if err == nil && len(p) == 1 && !p[0].Online {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still online after closing its socket: %+v %v", p, err)
-		}
-	}
+	awaitPresence(t, owner, online, false)
 	before := map[string]int{}
 	for _, sub := range []string{"offline", "online", "muted"} {
 		before[sub] = len(ps.pushesFor(t, sub, 0, 0))
@@ -337,6 +331,23 @@ func TestPushToOfflineDevices(t *testing.T) {
 	for sub, n := range before {
 		if got := len(ps.pushesFor(t, sub, n+1, 20*time.Second)); got != n+1 {
 			t.Errorf("%s: %d pushes after the second message, want %d", sub, got, n+1)
+		}
+	}
+}
+
+// awaitPresence waits until viewer sees u's presence as online.
+func awaitPresence(t *testing.T, viewer, u *user, online bool) {
+	t.Helper()
+	ctx := timeout(t, 15*time.Second)
+	for {
+		p, err := viewer.Presence(ctx, u.UserID())
+		if err == nil && len(p) == 1 && p[0].Online == online {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never showed online=%v: %+v %v", u.name, online, p, err)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
