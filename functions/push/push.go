@@ -130,12 +130,14 @@ func (h *Handler) Push(ctx context.Context, m events.Message) error {
 	if m.Type == events.MessageSystem || m.Status != events.StatusNormal {
 		return nil
 	}
-	conv, err := h.conversation(ctx, m)
-	if err != nil || conv.ID == "" {
-		return err
-	}
+	// Devices first: most messages have no recipient with a device, and then this is the one query
+	// a message costs (the push trigger sees every message of the platform).
 	devs, err := h.devices(ctx, m)
 	if err != nil || len(devs) == 0 {
+		return err
+	}
+	conv, err := h.conversation(ctx, m)
+	if err != nil || conv.ID == "" {
 		return err
 	}
 	online, err := h.online(ctx, devs)
