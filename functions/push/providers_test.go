@@ -269,4 +269,19 @@ func TestAPNsProvider(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d gone or invalid devices left", n)
 	}
+
+	// Without PUSH_INCLUDE_CONTENT: a generic alert, normal priority, no title or body anywhere.
+	e2 := newEnv(t, push.Config{}, map[string]push.Provider{events.PlatformAPNs: p})
+	v := mt.Users(t, e2.pool, 2)
+	conv2 := mt.Group(t, e2.pool, v...)
+	mt.Do(t, e2.h, v[1], "POST", "/v1/push/devices", `{"device_id":"iphone","platform":"apns","token":"def456"}`, nil)
+	e2.deliver(message(conv2, v[0], 1))
+	got = apns.check(t)
+	if len(got) != 1 {
+		t.Fatalf("APNs got %d pushes, want 1", len(got))
+	}
+	aps, _ = got[0]["aps"].(map[string]any)
+	if aps["alert"] != "New message" || got[0]["_priority"] != "5" || got[0]["title"] != nil || got[0]["body"] != nil || got[0]["mentioned"] != false {
+		t.Fatalf("APNs push without content: %v", got[0])
+	}
 }
