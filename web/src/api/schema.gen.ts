@@ -722,7 +722,7 @@ export type components = {
          *     and the WebSocket close code when the code ends a connection (otherwise an `error` frame is sent).
          * @enum {string}
          */
-        ErrorCode: "invalid_argument" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "username_taken" | "not_contacts" | "blocked" | "revoke_window_expired" | "file_not_ready" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal";
+        ErrorCode: "invalid_argument" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "username_taken" | "not_contacts" | "blocked" | "revoke_window_expired" | "file_not_ready" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal" | "edit_window_expired" | "limit_exceeded";
         /** @description RFC 9457 problem details (`application/problem+json`) of every HTTP error. */
         Problem: {
             /** @description `urn:parley:problem:<code>` */
@@ -788,6 +788,13 @@ export type components = {
             role: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description v1.1: the caller's unread messages that mention them or everyone (0 in facts) */
+            mention_count: number;
+            /**
+             * Format: date-time
+             * @description v1.1: the caller's mute, present only while in the future
+             */
+            muted_until?: string;
         };
         /** @description One member of a conversation; read_seq is its read receipt. */
         Member: {
@@ -812,10 +819,39 @@ export type components = {
             file?: components["schemas"]["File"];
             /** @description any JSON (custom messages) */
             payload?: unknown;
-            /** @enum {string} */
-            status: "normal" | "revoked";
+            /**
+             * @description v1.1 adds erased; read any status but normal like revoked
+             * @enum {string}
+             */
+            status: "normal" | "revoked" | "erased";
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description v1.1: the last edit
+             */
+            edited_at?: string;
+            /** @description v1.1: first-used key first; omitted when none and on revoked or erased messages */
+            reactions?: components["schemas"]["Reaction"][];
+            reply_to?: components["schemas"]["ReplyTo"];
+            /** @description v1.1: mentioned user ids; omitted when empty */
+            mentions?: string[];
+            /** @description v1.1: mentions everyone; omitted when false */
+            mention_all?: boolean;
+        };
+        /** @description v1.1: one reaction key of a message; me (the caller reacted) only in answers to one caller */
+        Reaction: {
+            key: string;
+            count: number;
+            me?: boolean;
+        };
+        /** @description v1.1: the parent of a reply as it reads now; text_preview is the first 100 chars of its current text, "" for a non-text, revoked or erased parent */
+        ReplyTo: {
+            id: string;
+            seq: number;
+            sender_id: string;
+            type: string;
+            text_preview: string;
         };
         File: {
             id: string;
