@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -34,11 +35,12 @@ type groupCommit struct {
 // queued is one caller's message. Everything published for it comes from its own fields: the
 // leader commits and flushes other callers' messages, so it must never use state of its own call.
 type queued struct {
-	m    newMessage
-	fact event.Event // this message's own fact (id = its outbox row's); commit sets its seq
-	seq  int64
-	err  error
-	done chan struct{}
+	m        newMessage
+	deadline time.Time   // the command's (zero: none, as on the HTTP path)
+	fact     event.Event // this message's own fact (id = its outbox row's); commit sets its seq
+	seq      int64
+	err      error
+	done     chan struct{}
 }
 
 func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leaders, maxBatch int) *groupCommit {
@@ -49,6 +51,7 @@ func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leade
 // seq once committed; the fact, its data given the seq, is flushed with the batch's.
 func (g *groupCommit) insert(ctx context.Context, m newMessage, fact event.Event) (int64, error) {
 	q := &queued{m: m, fact: fact, done: make(chan struct{})}
+	q.deadline, _ = serve.CommandDeadline(ctx)
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
 	g.mu.Unlock()
@@ -95,6 +98,9 @@ func (g *groupCommit) take() []*queued {
 }
 
 func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
+	if batch = dropExpired(batch, time.Now()); len(batch) == 0 {
+		return
+	}
 	if n := int64(len(batch)); n > g.largest.Load() {
 		g.largest.Store(n) // only leaders write, and a lost race only under-reports
 	}
@@ -124,6 +130,23 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
 	for _, q := range batch {
 		close(q.done)
 	}
+}
+
+// dropExpired finishes, unapplied, the messages whose command deadline passed while they queued
+// (serve.ErrExpired: the edge answers their senders "unavailable"), and returns the rest. Under
+// overload the queue is where time goes; committing what nobody waits for any more would turn
+// into "stored after the error" answers and keep the backlog growing.
+func dropExpired(batch []*queued, now time.Time) []*queued {
+	live := batch[:0:0]
+	for _, q := range batch {
+		if !q.deadline.IsZero() && now.After(q.deadline) {
+			q.err = serve.ErrExpired
+			close(q.done)
+			continue
+		}
+		live = append(live, q)
+	}
+	return live
 }
 
 // commitTogether runs the batch in one transaction, the statements pipelined in one round trip. Any

@@ -17,7 +17,7 @@ import (
 type store struct {
 	pool      *pgxpool.Pool
 	topic     string
-	maxBehind int64 // refuse sends while this many messages of the conversation await delivery
+	maxBehind int64         // refuse sends while this many messages of the conversation await delivery
 	stall     time.Duration // ... unless the cursor has not advanced for this long
 	log       *slog.Logger
 }
