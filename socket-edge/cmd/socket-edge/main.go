@@ -24,7 +24,7 @@
 //	HEARTBEAT_INTERVAL    server ping interval (25s)
 //	OUTBOUND_QUEUE_BYTES  per-connection outbound queue bound (262144)
 //	RESEND_TIMEOUT        unacked message push resend timeout (10s)
-//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1.2s)
+//	COMMAND_DEADLINE      deadline stamped on published commands, bounds the publish too (1s)
 //	COMMAND_TIMEOUT       a frame without answer by then gets "unavailable" (COMMAND_DEADLINE + 0.4s)
 //	MAX_PENDING_COMMANDS_PER_CONN  frames awaiting an answer per connection; over: rate_limited (16)
 //	MAX_PENDING_COMMANDS  frames awaiting an answer per instance; over: unavailable (2000)
