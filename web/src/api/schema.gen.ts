@@ -702,7 +702,10 @@ export type paths = {
         put?: never;
         /**
          * Recall a message
-         * @description The sender within the revoke window (default 2 min), the owner or an admin any time. Answers the message with `status:"revoked"` and its content cleared.
+         * @description The sender within the revoke window (default 2 min), the owner or an admin any time. Answers the
+         *     message with `status:"revoked"` and its content cleared. v1.1: a revoked message is no longer found
+         *     by search and, if pinned, is unpinned in the same transaction (fact `im.conversation.pinned` with
+         *     `pinned:false`, push `pins.updated`).
          */
         post: operations["revokeMessage"];
         delete?: never;
