@@ -104,7 +104,7 @@ func (h *Handler) change(ctx context.Context, fn func(tx pgx.Tx) ([]event.Event,
 	return nil
 }
 
-// target is a message locked for a change, with the caller's role in its conversation.
+// target is a message locked for a change (the caller is a member of its conversation).
 type target struct {
 	conversationID, senderID, typ, status, text string
 	created                                     time.Time
