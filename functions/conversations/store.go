@@ -23,7 +23,7 @@ const viewSQL = `SELECT c.id, c.type, c.title, coalesce(c.owner_id, ''), c.membe
 	coalesce(m.type, ''), coalesce(m.text, ''), m.payload, coalesce(m.status, ''), coalesce(m.created_at, 'epoch'),
 	f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at,
 	m.edited_at, m.mentions, coalesce(m.mention_all, false), p.id, p.seq, p.sender_id, p.type,
-	CASE WHEN p.type = 'text' AND p.status = 'normal' THEN left(p.text, 100) ELSE '' END,
+	` + messaging.ReplyPreview + `,
 	(SELECT count(*) FROM messages mm WHERE mm.conversation_id = c.id AND mm.seq > cm.read_seq
 	   AND (mm.mention_all OR mm.mentions IS NOT NULL) AND mm.sender_id <> cm.user_id AND mm.status = 'normal'
 	   AND (mm.mention_all OR cm.user_id = ANY(mm.mentions)))

@@ -153,7 +153,7 @@ func (s *store) parent(ctx context.Context, conversationID, userID, id string) (
 	var seq *int64
 	var sender, typ, preview *string
 	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2),
-		p.seq, p.sender_id, p.type, CASE WHEN p.type = 'text' AND p.status = 'normal' THEN left(p.text, 100) ELSE '' END
+		p.seq, p.sender_id, p.type, `+messaging.ReplyPreview+`
 		FROM (SELECT 1) x LEFT JOIN messages p ON p.id = $3 AND p.conversation_id = $1`, conversationID, userID, id).
 		Scan(&member, &seq, &sender, &typ, &preview)
 	if err != nil {

@@ -18,12 +18,12 @@ import (
 // as m, its file as f, its reply parent as p). Reactions are not columns: Reactions adds them.
 const MessageColumns = `m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.payload,
 	m.status, m.created_at, f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at,
-	m.edited_at, m.mentions, m.mention_all, p.id, p.seq, p.sender_id, p.type,
-	CASE WHEN p.type = 'text' AND p.status = 'normal' THEN left(p.text, ` + previewChars + `) ELSE '' END`
+	m.edited_at, m.mentions, m.mention_all, p.id, p.seq, p.sender_id, p.type, ` + ReplyPreview
 
-// previewChars is the length of a reply's text_preview, in characters (PostgreSQL's left counts
-// characters of a UTF-8 database, as API.md counts them).
-const previewChars = "100"
+// ReplyPreview is a reply's text_preview computed on read from its parent p (API.md: the first 100
+// characters of the current text, "" for a non-text parent and once it is revoked or erased).
+// PostgreSQL's left counts characters of a UTF-8 database, as API.md counts them.
+const ReplyPreview = `CASE WHEN p.type = 'text' AND p.status = 'normal' THEN left(p.text, 100) ELSE '' END`
 
 // MessageFrom is the FROM clause MessageColumns needs.
 const MessageFrom = `messages m LEFT JOIN files f ON f.id = m.file_id LEFT JOIN messages p ON p.id = m.reply_to`
