@@ -30,6 +30,10 @@ const (
 	TypeFileUploaded        = "im.file.uploaded.v1"
 	TypeFileRejected        = "im.file.rejected.v1"
 	TypePresenceChanged     = "im.presence.changed.v1"
+	// v1.1 facts (issue 14).
+	TypeMessageEdited      = "im.message.edited.v1"
+	TypeReactionChanged    = "im.reaction.changed.v1"
+	TypeConversationPinned = "im.conversation.pinned.v1"
 
 	// TypeDelivery is a fact (or an ephemeral signal) plus the user ids it must reach.
 	TypeDelivery = "im.delivery.v1"
@@ -75,5 +79,6 @@ func FactTypes() []string {
 		TypeConversationCreated, TypeConversationUpdated, TypeMemberAdded, TypeMemberRemoved,
 		TypeMessageCreated, TypeMessageRevoked, TypeConversationRead,
 		TypeFileUploaded, TypeFileRejected, TypePresenceChanged,
+		TypeMessageEdited, TypeReactionChanged, TypeConversationPinned,
 	}
 }

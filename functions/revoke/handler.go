@@ -89,9 +89,9 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		return events.Message{}, err
 	}
 	var msg events.Message
-	var fact *event.Event
+	var facts []event.Event
 	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		fact = nil
+		facts = nil
 		var senderID, status string
 		var role *string
 		var created time.Time
@@ -106,17 +106,18 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 			return fmt.Errorf("load message: %w", err)
 		}
 		if status == events.StatusRevoked {
-			msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID)
+			msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID, "")
 			return err
 		}
 		if err := h.allowed(cmd.UserID, senderID, *role, created); err != nil {
 			return err
 		}
+		// search_text goes with the text: search never finds a revoked message.
 		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'revoked', text = '', file_id = NULL, payload = NULL,
-			revoked_at = now(), revoked_by = $2 WHERE id = $1`, cmd.MessageID, cmd.UserID); err != nil {
+			search_text = NULL, revoked_at = now(), revoked_by = $2 WHERE id = $1`, cmd.MessageID, cmd.UserID); err != nil {
 			return fmt.Errorf("revoke: %w", err)
 		}
-		if msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID); err != nil {
+		if msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID, ""); err != nil {
 			return err
 		}
 		e, err := messaging.NewFact(ctx, Source, events.TypeMessageRevoked, msg.ConversationID,
@@ -124,16 +125,39 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		if err != nil {
 			return err
 		}
-		fact = &e
-		return h.d.Outbox.Add(ctx, tx, e)
+		facts = append(facts, e)
+		// A revoked message is unpinned (API.md "Pins"), in the same transaction, with its own fact.
+		unpin, err := h.unpin(ctx, tx, msg, cmd.UserID)
+		if err != nil {
+			return err
+		}
+		facts = append(facts, unpin...)
+		return h.d.Outbox.Add(ctx, tx, facts...)
 	})
 	if err != nil {
 		return events.Message{}, err
 	}
-	if fact != nil {
-		h.d.Outbox.Flush(ctx, *fact)
+	if len(facts) > 0 {
+		h.d.Outbox.Flush(ctx, facts...)
 	}
 	return msg, nil
+}
+
+// unpin removes the message's pin, if any, and returns its im.conversation.pinned fact (pinned false).
+func (h *Handler) unpin(ctx context.Context, tx pgx.Tx, msg events.Message, userID string) ([]event.Event, error) {
+	tag, err := tx.Exec(ctx, `DELETE FROM pins WHERE conversation_id = $1 AND message_id = $2`, msg.ConversationID, msg.ID)
+	if err != nil {
+		return nil, fmt.Errorf("unpin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, nil
+	}
+	e, err := messaging.NewFact(ctx, Source, events.TypeConversationPinned, msg.ConversationID, events.ConversationPinned{
+		ConversationID: msg.ConversationID, MessageID: msg.ID, Pinned: false, UserID: userID, PinnedAt: messaging.Now()})
+	if err != nil {
+		return nil, err
+	}
+	return []event.Event{e}, nil
 }
 
 // allowed applies the rule: owner and admins any time, the sender within the window.

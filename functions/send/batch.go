@@ -152,8 +152,7 @@ func dropExpired(batch []*queued, now time.Time) []*queued {
 // commitTogether runs the batch in one transaction, the statements pipelined in one round trip. Any
 // statement error aborts it (false): the caller then retries message by message.
 func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool {
-	seqs := make([]int64, len(batch))
-	errs := make([]error, len(batch))
+	vs := make([]verdict, len(batch))
 	// Lock conversation rows in one global order (by id; queue order within a conversation), or two
 	// leaders whose batches share conversations can deadlock on them.
 	order := make([]int, len(batch))
@@ -168,12 +167,7 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		for _, i := range order {
 			q := batch[i]
 			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
-				var member, blocked, behind bool
-				if err := row.Scan(&member, &blocked, &behind, &seqs[i]); err != nil {
-					return err
-				}
-				errs[i] = refusal(member, blocked, behind)
-				return nil
+				return row.Scan(vs[i].dest()...)
 			})
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -185,7 +179,7 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		return false
 	}
 	for i, q := range batch {
-		q.seq, q.err = seqs[i], errs[i]
+		q.seq, q.err = vs[i].seq, vs[i].refusal()
 	}
 	return true
 }

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/annotate"
 	"github.com/parley-im/parley/functions/contacts"
 	"github.com/parley-im/parley/functions/conversations"
 	"github.com/parley-im/parley/functions/files"
@@ -35,6 +36,7 @@ import (
 	"github.com/parley-im/parley/functions/read"
 	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/revoke"
+	"github.com/parley-im/parley/functions/search"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/platform/routing"
@@ -57,6 +59,8 @@ func registrars() map[string]func(*http.ServeMux) {
 		"revoke":        (&revoke.Handler{}).Routes,
 		"files":         (&files.Handler{}).Routes,
 		"realtime":      (&realtime.Handler{}).Routes,
+		"annotate":      (&annotate.Handler{}).Routes,
+		"search":        (&search.Handler{}).Routes,
 	}
 }
 
@@ -85,6 +89,7 @@ var openapiTypes = typeMap(
 	events.ConversationDetail{}, events.MessageResponse{}, events.MessagesResponse{}, events.ReadResponse{},
 	events.PresenceResponse{}, events.FileCreated{}, events.FileResponse{}, events.TicketResponse{},
 	events.ICEServersResponse{}, events.Reaction{}, events.ReplyTo{},
+	events.EditMessageRequest{}, events.Pin{}, events.PinResponse{}, events.PinsResponse{}, events.ReadByResponse{},
 	events.Problem{},
 )
 
@@ -97,6 +102,7 @@ var asyncapiTypes = typeMap(
 	events.SessionRevoked{}, events.ContactFact{}, events.ContactRemoved{}, events.ConversationFact{},
 	events.MemberFact{}, events.MessageFact{}, events.ConversationRead{}, events.FileFact{},
 	events.PresenceChanged{}, events.Delivery{}, events.DeliveredEvent{},
+	events.ReactionChanged{}, events.ConversationPinned{},
 )
 
 // notOnTheWire are exported events structs that no client sees as JSON.
@@ -138,6 +144,9 @@ var payloadOf = map[string]reflect.Type{
 	events.TypeFileUploaded:        reflect.TypeFor[events.FileFact](),
 	events.TypeFileRejected:        reflect.TypeFor[events.FileFact](),
 	events.TypePresenceChanged:     reflect.TypeFor[events.PresenceChanged](),
+	events.TypeMessageEdited:       reflect.TypeFor[events.MessageFact](),
+	events.TypeReactionChanged:     reflect.TypeFor[events.ReactionChanged](),
+	events.TypeConversationPinned:  reflect.TypeFor[events.ConversationPinned](),
 	events.TypeDelivery:            reflect.TypeFor[events.Delivery](),
 	events.TypeKafkaRecord:         nil, // a plain record wrapped by a KafkaSource (S3 notifications)
 }
