@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make deploy-check: the chart linted and rendered with the pinned helm, every rendered object
 # validated offline with kubeconform -strict against deploy/schemas (a kind without a schema fails),
-# then the Go checks: published YAML (deploy), Terraform modules (deploy), kn commands in
+# then the Go checks: published YAML, Terraform modules, metric names in alerts/dashboard (deploy), kn commands in
 # docs/deploy.md (infra/platform/routing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
