@@ -21,14 +21,14 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' blob: data: http: https:; media-src 'self' blob: http: https:; " +
 	"connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
-// IsAPIPath reports whether urlPath is in one of the public API's path spaces (/v1 and below,
-// /.well-known/), as sent or once cleaned of dot segments: never the web client's, so an unknown
+// IsAPIPath reports whether urlPath is in one of the public API's path spaces (/v1 and
+// /.well-known, and below them), as sent or once cleaned of dot segments: never the web client's, so an unknown
 // API path is answered 404, not index.html.
 // The local gateway sends only other paths here; in the cluster the chart's catch-all route for
 // the web client (PathPrefix /) also receives API paths no API route takes.
 func IsAPIPath(urlPath string) bool {
 	api := func(p string) bool {
-		return p == "/v1" || strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/.well-known/")
+		return p == "/v1" || strings.HasPrefix(p, "/v1/") || p == "/.well-known" || strings.HasPrefix(p, "/.well-known/")
 	}
 	return api(urlPath) || api(path.Clean("/"+urlPath))
 }

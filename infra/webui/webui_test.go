@@ -94,7 +94,7 @@ func TestHandlerAnswersAPIPaths404(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/v1"}, {"GET", "/v1/"}, {"GET", "/v1/nothing"}, {"GET", "/v1/users/me/x"},
 		{"GET", "/v1/stray.js"}, {"HEAD", "/v1/nothing"}, {"POST", "/v1/nothing"},
-		{"GET", "/.well-known/openid-configuration"}, {"GET", "/.well-known/"},
+		{"GET", "/.well-known/openid-configuration"}, {"GET", "/.well-known/"}, {"GET", "/.well-known"},
 		{"GET", "/x/../v1/nothing"}, {"GET", "/./.well-known/jwks.json"},
 	} {
 		rec := httptest.NewRecorder()
@@ -122,7 +122,7 @@ func TestHandlerAnswersAPIPaths404(t *testing.T) {
 func TestIsAPIPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/v1": true, "/v1/": true, "/v1/ws": true, "/.well-known/jwks.json": true, "/a/../v1/x": true,
-		"/": false, "/v1x": false, "/assets/v1/x.js": false, "/.well-known": false, "/v1/../index.html": true,
+		"/": false, "/v1x": false, "/assets/v1/x.js": false, "/.well-known": true, "/v1/../index.html": true,
 	} {
 		if got := webui.IsAPIPath(p); got != want {
 			t.Errorf("IsAPIPath(%q) = %v, want %v", p, got, want)
