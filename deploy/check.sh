@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make deploy-check: the chart linted and rendered with the pinned helm, every rendered object
 # validated offline with kubeconform -strict against deploy/schemas (a kind without a schema fails),
-# then the Go checks: published YAML (deploy), Terraform modules (deploy), kn commands in
-# docs/deploy.md (infra/platform/routing).
+# then the Go checks: published YAML, Terraform modules, metric names in alerts/dashboard, unknown
+# keys where Knative's schemas keep unknown fields (deploy, over what this script rendered), kn
+# commands in docs/deploy.md (infra/platform/routing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}

@@ -89,6 +89,10 @@ func run(m *testing.M) int {
 	return code
 }
 
+// e2eEditWindow is the EDIT_WINDOW of the platform the suite starts; edits in the tests happen well
+// within it.
+const e2eEditWindow = 8 * time.Second
+
 func startTimeout() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("PARLEY_E2E_START_TIMEOUT")); err == nil && d > 0 {
 		return d
@@ -138,6 +142,8 @@ func (s *system) start() (stop func() error, err error) {
 		// Every other address (S3, Keto, functions) on a free port too: a private platform beside `make dev`.
 		"RANDOM_PORTS=true",
 		"BIN_DIR="+filepath.Dir(abs(bin)),
+		// A short edit window, so TestEditWindow can pass it (API.md: EDIT_WINDOW, default 10 min).
+		"EDIT_WINDOW="+e2eEditWindow.String(),
 	)
 	for _, kv := range strings.Split(os.Getenv("PARLEY_E2E_PLATFORM_ENV"), ",") {
 		if strings.Contains(kv, "=") {

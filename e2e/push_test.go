@@ -382,3 +382,44 @@ func TestPushDeviceRoutes(t *testing.T) {
 		t.Fatalf("devices: %d %v", len(devs), err)
 	}
 }
+
+// A muted member is still pushed when a message mentions them (mentions or mention_all), with
+// Urgency high and mentioned true; the other muted member only for mention_all.
+func TestPushMentionedWhileMuted(t *testing.T) {
+	ctx := timeout(t, 60*time.Second)
+	owner, named, other := newUser(t), newUser(t), newUser(t)
+	key, err := owner.VAPIDKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := newWebPushService(t, key)
+	conv := group(t, owner, named, other)
+	ps.subscribe(t, named, "named")
+	ps.subscribe(t, other, "other")
+	for _, u := range []*user{named, other} {
+		if _, err := u.SetMute(ctx, conv.ID, &events.MuteForever); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := text("hello @named")
+	plain.Mentions = []string{named.UserID()}
+	m1, err := owner.SendMessage(ctx, conv.ID, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ps.pushesFor(t, "named", 1, 20*time.Second)
+	if len(got) != 1 || !got[0].msg.Mentioned || got[0].urgency != "high" || got[0].msg.MessageID != m1.ID {
+		t.Fatalf("the mentioned muted member: %+v", got)
+	}
+	all := text("hello all")
+	all.MentionAll = true
+	if _, err := owner.SendMessage(ctx, conv.ID, all); err != nil {
+		t.Fatal(err)
+	}
+	if got := ps.pushesFor(t, "other", 1, 20*time.Second); len(got) != 1 || !got[0].msg.Mentioned {
+		t.Fatalf("mention_all to a muted member: %+v", got)
+	}
+	if got := ps.pushesFor(t, "named", 2, 20*time.Second); len(got) != 2 {
+		t.Fatalf("mention_all to the named member: %d pushes", len(got))
+	}
+}

@@ -140,6 +140,13 @@ type Reaction struct {
 	Me    *bool  `json:"me,omitempty"`
 }
 
+// Pin is a pinned message of a conversation (v1.1); Message is rendered for the caller.
+type Pin struct {
+	Message  Message   `json:"message"`
+	PinnedBy string    `json:"pinned_by"`
+	PinnedAt time.Time `json:"pinned_at"`
+}
+
 // ReplyTo is the parent of a reply as it reads now; TextPreview is computed on read.
 type ReplyTo struct {
 	ID          string `json:"id"`
@@ -246,6 +253,15 @@ type (
 		Text        string          `json:"text,omitempty"`
 		FileID      string          `json:"file_id,omitempty"`
 		Payload     json.RawMessage `json:"payload,omitempty"`
+		// v1.1: the message replied to (a message id of the same conversation), the members
+		// mentioned, and @all (owner or admin of a group only).
+		ReplyTo    string   `json:"reply_to,omitempty"`
+		Mentions   []string `json:"mentions,omitempty"`
+		MentionAll bool     `json:"mention_all,omitempty"`
+	}
+	// EditMessageRequest is the body of PATCH /v1/messages/{id} (v1.1).
+	EditMessageRequest struct {
+		Text string `json:"text"`
 	}
 	ReadRequest struct {
 		Seq int64 `json:"seq"`
@@ -293,6 +309,19 @@ type (
 	}
 	ReadResponse struct {
 		ReadSeq int64 `json:"read_seq"`
+	}
+	// PinResponse answers PUT /v1/conversations/{id}/pins/{message_id} (v1.1).
+	PinResponse struct {
+		Pin Pin `json:"pin"`
+	}
+	// PinsResponse answers GET /v1/conversations/{id}/pins, newest pin first (v1.1).
+	PinsResponse struct {
+		Pins []Pin `json:"pins"`
+	}
+	// ReadByResponse answers GET /v1/conversations/{id}/read-by?seq=N: the members whose read
+	// position is at or past N (v1.1 group read receipts).
+	ReadByResponse struct {
+		UserIDs []string `json:"user_ids"`
 	}
 	PresenceResponse struct {
 		Presence []Presence `json:"presence"`

@@ -74,10 +74,16 @@ func SetDeadline(e *event.Event, t time.Time) {
 // Expired reports whether command e carries a deadline that has passed at now. A command without
 // one (or with one that does not parse) never expires.
 func Expired(e event.Event, now time.Time) bool {
+	t, ok := Deadline(e)
+	return ok && now.After(t)
+}
+
+// Deadline returns command e's deadline; false when it has none (or one that does not parse).
+func Deadline(e event.Event) (time.Time, bool) {
 	v := StringExtension(e, ExtDeadline)
 	if v == "" {
-		return false
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
-	return err == nil && now.After(t)
+	return t, err == nil
 }

@@ -23,6 +23,16 @@ func sampleMessage() Message {
 		ClientMsgID: "c-1", Type: MessageText, Text: "hello", Status: StatusNormal, CreatedAt: at}
 }
 
+// editedMessage is a v1.1 message with every new field set.
+func editedMessage() Message {
+	m := sampleMessage()
+	m.Text, m.EditedAt = "hello again", &at
+	m.Reactions = []Reaction{{Key: "👍", Count: 2}}
+	m.ReplyTo = &ReplyTo{ID: "m-0", Seq: 6, SenderID: "user-b", Type: MessageText, TextPreview: "the question"}
+	m.Mentions, m.MentionAll = []string{"user-b"}, true
+	return m
+}
+
 // goldenCases covers one payload of every command, fact and delivery type.
 func goldenCases() []struct {
 	typ, key string
@@ -60,6 +70,9 @@ func goldenCases() []struct {
 		{TypeMemberRemoved, "conv-1", MemberFact{ConversationID: "conv-1", UserIDs: []string{"user-d"}, ActorID: "user-a"}},
 		{TypeMessageCreated, "conv-1", MessageFact{Message: sampleMessage()}},
 		{TypeMessageRevoked, "conv-1", MessageFact{Message: Message{ID: "m-1", ConversationID: "conv-1", Seq: 7, SenderID: "user-a", ClientMsgID: "c-1", Type: MessageText, Status: StatusRevoked, CreatedAt: at}, ActorID: "user-a"}},
+		{TypeMessageEdited, "conv-1", MessageFact{Message: editedMessage(), ActorID: "user-a"}},
+		{TypeReactionChanged, "conv-1", ReactionChanged{ConversationID: "conv-1", MessageID: "m-1", UserID: "user-b", Key: "👍", Op: ReactionAdd, Reactions: []Reaction{{Key: "👍", Count: 2}, {Key: "heart", Count: 1}}}},
+		{TypeConversationPinned, "conv-1", ConversationPinned{ConversationID: "conv-1", MessageID: "m-1", Pinned: true, UserID: "user-a", PinnedAt: at}},
 		{TypeConversationRead, "conv-1", ConversationRead{ConversationID: "conv-1", UserID: "user-b", Seq: 7}},
 		{TypeFileUploaded, "user-a", FileFact{File: file}},
 		{TypeFileRejected, "user-a", FileFact{File: File{ID: "file-2", OwnerID: "user-a", Filename: "x.png", ContentType: "image/png", Size: 9, Status: FileRejected, CreatedAt: at}, Reason: "content does not match image/png"}},

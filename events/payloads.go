@@ -246,7 +246,7 @@ func (f MemberFact) Validate() error {
 	return nil
 }
 
-// MessageFact is the data of im.message.created and im.message.revoked.
+// MessageFact is the data of im.message.created, im.message.revoked and im.message.edited.
 type MessageFact struct {
 	Message Message `json:"message"`
 	ActorID string  `json:"actor_id,omitempty"`
@@ -258,6 +258,58 @@ func (f MessageFact) Validate() error {
 		return err
 	}
 	return required("message.conversation_id", f.Message.ConversationID)
+}
+
+// Reaction operations (v1.1).
+const (
+	ReactionAdd    = "add"
+	ReactionRemove = "remove"
+)
+
+// ReactionChanged is the data of im.reaction.changed and of the reaction push (v1.1): one user's add
+// or remove and the message's reactions after it, without Me (one encoding serves every member).
+type ReactionChanged struct {
+	ConversationID string     `json:"conversation_id"`
+	MessageID      string     `json:"message_id"`
+	UserID         string     `json:"user_id"`
+	Key            string     `json:"key"`
+	Op             string     `json:"op"`
+	Reactions      []Reaction `json:"reactions"`
+}
+
+// Validate checks the payload's structure.
+func (f ReactionChanged) Validate() error {
+	for _, r := range []struct{ n, v string }{{"conversation_id", f.ConversationID}, {"message_id", f.MessageID},
+		{"user_id", f.UserID}, {"key", f.Key}} {
+		if err := required(r.n, r.v); err != nil {
+			return err
+		}
+	}
+	if f.Op != ReactionAdd && f.Op != ReactionRemove {
+		return Invalid("op", "must be add or remove")
+	}
+	return nil
+}
+
+// ConversationPinned is the data of im.conversation.pinned (v1.1); the pins.updated push carries
+// the same object (clients ignore pinned_at).
+type ConversationPinned struct {
+	ConversationID string    `json:"conversation_id"`
+	MessageID      string    `json:"message_id"`
+	Pinned         bool      `json:"pinned"`
+	UserID         string    `json:"user_id"`
+	PinnedAt       time.Time `json:"pinned_at"`
+}
+
+// Validate checks the payload's structure.
+func (f ConversationPinned) Validate() error {
+	if err := required("conversation_id", f.ConversationID); err != nil {
+		return err
+	}
+	if err := required("message_id", f.MessageID); err != nil {
+		return err
+	}
+	return required("user_id", f.UserID)
 }
 
 // ConversationRead is the data of im.conversation.read (and of the read push).

@@ -30,6 +30,10 @@ const (
 	TypeFileUploaded        = "im.file.uploaded.v1"
 	TypeFileRejected        = "im.file.rejected.v1"
 	TypePresenceChanged     = "im.presence.changed.v1"
+	// v1.1 facts (issue 14).
+	TypeMessageEdited      = "im.message.edited.v1"
+	TypeReactionChanged    = "im.reaction.changed.v1"
+	TypeConversationPinned = "im.conversation.pinned.v1"
 	// v1.1 (issue 15): erasure and reports.
 	TypeMessageErased  = "im.message.erased.v1"
 	TypeReportCreated  = "im.report.created.v1"
@@ -79,6 +83,7 @@ func FactTypes() []string {
 		TypeConversationCreated, TypeConversationUpdated, TypeMemberAdded, TypeMemberRemoved,
 		TypeMessageCreated, TypeMessageRevoked, TypeConversationRead,
 		TypeFileUploaded, TypeFileRejected, TypePresenceChanged,
+		TypeMessageEdited, TypeReactionChanged, TypeConversationPinned,
 		TypeMessageErased, TypeReportCreated, TypeReportResolved,
 	}
 }

@@ -72,6 +72,10 @@ const (
 	FrameCallTimeout         = "call.timeout"
 	FrameCallBusy            = "call.busy"
 	FrameSessionRevoked      = "session.revoked"
+	// v1.1 pushes (issue 14).
+	FrameMessageEdited = "message.edited"
+	FrameReaction      = "reaction"
+	FramePinsUpdated   = "pins.updated"
 )
 
 // Hello is the first frame a server sends.

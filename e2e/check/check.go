@@ -22,11 +22,13 @@ type Ledger struct {
 	pushes map[string]*receiver                 // receiver key -> what it saw
 	convs  map[string]map[string]events.Message // conversation -> id -> acked
 	wrong  []error                              // answers that named another send's message
+	edits  map[string]events.Message            // message id -> the latest edit answered (v1.1)
 }
 
 type receiver struct {
 	userID string
-	seen   []events.Message // in arrival order
+	seen   []events.Message          // in arrival order
+	edited map[string]events.Message // message id -> the latest message.edited push (v1.1)
 }
 
 // NewLedger returns an empty ledger.
@@ -35,7 +37,19 @@ func NewLedger() *Ledger {
 		acked:  map[string]events.Message{},
 		pushes: map[string]*receiver{},
 		convs:  map[string]map[string]events.Message{},
+		edits:  map[string]events.Message{},
 	}
+}
+
+// Edited records the server's answer m to an edit (v1.1). The latest edit (by edited_at) is the text
+// every member must see in history and, with PushRequired, in a message.edited push.
+func (l *Ledger) Edited(m events.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, ok := l.edits[m.ID]; ok && prev.EditedAt != nil && (m.EditedAt == nil || !m.EditedAt.After(*prev.EditedAt)) {
+		return
+	}
+	l.edits[m.ID] = m
 }
 
 // Acked records the server's answer m to a send of clientMsgID into conversation conv. An answer
@@ -81,13 +95,31 @@ func (l *Ledger) Watch(userID, key string, conn *client.Conn) {
 	}
 	l.mu.Unlock()
 	conn.OnFrame(func(f events.Frame) {
-		if f.Type != events.FrameMessage {
-			return
-		}
-		if m, err := client.DecodeMessage(f); err == nil {
-			l.Pushed(userID, key, m)
+		switch f.Type {
+		case events.FrameMessage:
+			if m, err := client.DecodeMessage(f); err == nil {
+				l.Pushed(userID, key, m)
+			}
+		case events.FrameMessageEdited:
+			if m, err := client.DecodeMessage(f); err == nil {
+				l.pushedEdit(key, m)
+			}
 		}
 	})
+}
+
+// pushedEdit records a message.edited push, keeping the latest edit per message.
+func (l *Ledger) pushedEdit(key string, m events.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.pushes[key]
+	if r.edited == nil {
+		r.edited = map[string]events.Message{}
+	}
+	if prev, ok := r.edited[m.ID]; ok && prev.EditedAt != nil && (m.EditedAt == nil || !m.EditedAt.After(*prev.EditedAt)) {
+		return
+	}
+	r.edited[m.ID] = m
 }
 
 // AckedCount returns how many messages were acknowledged.
@@ -138,6 +170,7 @@ type Report struct {
 	PulledOnly   int // (connection, message) pairs that came only from history
 	DupPushes    int
 	Conversation map[string]int64 // conversation -> last seq seen in history
+	Edited       int              // messages edited (v1.1), each checked in every history and push
 }
 
 // NothingLost checks the ledger against the server:
@@ -148,7 +181,9 @@ type Report struct {
 //     push, or else it is in that member's pulled history (push ∪ pull covers everything);
 //   - it is shown once: no seq maps to two messages, no message to two seqs, and (unless allowed)
 //     no connection got the same message pushed twice;
-//   - in order: each connection's pushes of one conversation come in increasing seq.
+//   - in order: each connection's pushes of one conversation come in increasing seq;
+//   - edits are not lost (v1.1): every member's history shows each edited message's latest
+//     answered text, and with PushRequired every watched connection got a message.edited push of it.
 //
 // members are the users to check; conversations they are not in are skipped for them. It returns
 // every violation found, joined.
@@ -164,16 +199,25 @@ func NothingLost(ctx context.Context, l *Ledger, members []Member, opt Options) 
 		key    string
 		userID string
 		seen   []events.Message
+		edited map[string]events.Message
 	}
 	var conns []conn
 	for k, r := range l.pushes {
-		conns = append(conns, conn{k, r.userID, append([]events.Message(nil), r.seen...)})
+		edited := map[string]events.Message{}
+		for id, m := range r.edited {
+			edited[id] = m
+		}
+		conns = append(conns, conn{k, r.userID, append([]events.Message(nil), r.seen...), edited})
+	}
+	edits := map[string]events.Message{}
+	for id, m := range l.edits {
+		edits[id] = m
 	}
 	errs := append([]error(nil), l.wrong...)
 	l.mu.Unlock()
 	sort.Slice(conns, func(i, j int) bool { return conns[i].key < conns[j].key })
 
-	rep := Report{Conversation: map[string]int64{}, WrongAnswers: len(errs)}
+	rep := Report{Conversation: map[string]int64{}, WrongAnswers: len(errs), Edited: len(edits)}
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	// Each member's view of history, per conversation it belongs to.
@@ -227,6 +271,9 @@ func NothingLost(ctx context.Context, l *Ledger, members []Member, opt Options) 
 				case got.ID != m.ID || got.ClientMsgID != m.ClientMsgID:
 					fail("seq %d of %s: acked %s/%s, history has %s/%s", m.Seq, cid, m.ID, m.ClientMsgID, got.ID, got.ClientMsgID)
 				}
+				if e, edited := edits[m.ID]; ok && edited && got.Status == events.StatusNormal && got.Text != e.Text {
+					fail("edit lost: %s's history shows message %s as %q, last edit %q", mb.UserID, m.ID, got.Text, e.Text)
+				}
 			}
 		}
 	}
@@ -263,6 +310,11 @@ func NothingLost(ctx context.Context, l *Ledger, members []Member, opt Options) 
 				continue
 			}
 			for _, m := range acked {
+				if e, edited := edits[m.ID]; edited && opt.PushRequired {
+					if p, ok := c.edited[m.ID]; !ok || p.Text != e.Text {
+						fail("edit not pushed: %s never got message.edited of %s with its last text %q", c.key, m.ID, e.Text)
+					}
+				}
 				if count[m.ID] > 0 {
 					continue
 				}

@@ -281,6 +281,78 @@ func (c *Client) Revoke(ctx context.Context, messageID string) (events.Message, 
 	return r.Message, err
 }
 
+// v1.1: edit, reactions, pins, search, read-by.
+
+// EditMessage replaces a text message's text.
+func (c *Client) EditMessage(ctx context.Context, messageID, text string) (events.Message, error) {
+	var r events.MessageResponse
+	err := c.Do(ctx, http.MethodPatch, pathf("/v1/messages/%s", messageID), events.EditMessageRequest{Text: text}, &r)
+	return r.Message, err
+}
+
+// React adds the caller's reaction key to a message (the key is escaped into the path).
+func (c *Client) React(ctx context.Context, messageID, key string) (events.Message, error) {
+	var r events.MessageResponse
+	err := c.Do(ctx, http.MethodPut, pathf("/v1/messages/%s/reactions/%s", messageID, key), nil, &r)
+	return r.Message, err
+}
+
+// Unreact removes the caller's reaction key from a message.
+func (c *Client) Unreact(ctx context.Context, messageID, key string) (events.Message, error) {
+	var r events.MessageResponse
+	err := c.Do(ctx, http.MethodDelete, pathf("/v1/messages/%s/reactions/%s", messageID, key), nil, &r)
+	return r.Message, err
+}
+
+// Pin pins a message of a conversation.
+func (c *Client) Pin(ctx context.Context, conversationID, messageID string) (events.Pin, error) {
+	var r events.PinResponse
+	err := c.Do(ctx, http.MethodPut, pathf("/v1/conversations/%s/pins/%s", conversationID, messageID), nil, &r)
+	return r.Pin, err
+}
+
+// Unpin removes a pin.
+func (c *Client) Unpin(ctx context.Context, conversationID, messageID string) error {
+	return c.Do(ctx, http.MethodDelete, pathf("/v1/conversations/%s/pins/%s", conversationID, messageID), nil, nil)
+}
+
+// Pins lists a conversation's pins, newest first.
+func (c *Client) Pins(ctx context.Context, conversationID string) ([]events.Pin, error) {
+	var r events.PinsResponse
+	err := c.Do(ctx, http.MethodGet, pathf("/v1/conversations/%s/pins", conversationID), nil, &r)
+	return r.Pins, err
+}
+
+// SearchQuery is one search request; empty fields are not sent.
+type SearchQuery struct {
+	Q, ConversationID, Before string
+	Limit                     int
+}
+
+// Search finds messages by text.
+func (c *Client) Search(ctx context.Context, q SearchQuery) (events.MessagesResponse, error) {
+	v := url.Values{"q": {q.Q}}
+	if q.ConversationID != "" {
+		v.Set("conversation_id", q.ConversationID)
+	}
+	if q.Before != "" {
+		v.Set("before", q.Before)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var r events.MessagesResponse
+	err := c.Do(ctx, http.MethodGet, "/v1/search/messages?"+v.Encode(), nil, &r)
+	return r, err
+}
+
+// ReadBy returns the members who have read seq of a conversation.
+func (c *Client) ReadBy(ctx context.Context, conversationID string, seq int64) ([]string, error) {
+	var r events.ReadByResponse
+	err := c.Do(ctx, http.MethodGet, pathf("/v1/conversations/%s/read-by", conversationID)+"?seq="+strconv.FormatInt(seq, 10), nil, &r)
+	return r.UserIDs, err
+}
+
 // Presence returns the presence of users.
 func (c *Client) Presence(ctx context.Context, userIDs ...string) ([]events.Presence, error) {
 	var r events.PresenceResponse

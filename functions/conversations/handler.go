@@ -103,6 +103,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	r("GET /v1/conversations/{id}/messages", h.history)
 	r("PATCH /v1/conversations/{id}/settings", h.settings)
 	r("GET /v1/users/me/export", h.export)
+	r("GET /v1/conversations/{id}/read-by", h.readBy)
 }
 
 // settings sets the caller's own settings of a conversation (v1.1: mute). No fact and no push: the
@@ -191,13 +192,32 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request, userID string)
 	if _, err := messaging.Role(r.Context(), h.d.Pool, convID, userID); err != nil {
 		return err
 	}
-	page := messaging.Page{AfterSeq: after, BeforeSeq: before, Forward: q.Has("after_seq"),
+	page := messaging.Page{AfterSeq: after, BeforeSeq: before, Forward: q.Has("after_seq"), Viewer: userID,
 		Limit: messaging.Limit(int(limit), h.cfg.HistoryLimit, h.cfg.MaxHistoryLimit)}
 	msgs, more, err := messaging.History(r.Context(), h.d.Pool, convID, page)
 	if err != nil {
 		return err
 	}
 	return serve.WriteJSON(w, http.StatusOK, events.MessagesResponse{Messages: msgs, HasMore: more})
+}
+
+// readBy answers "who has read seq N" (v1.1 group read receipts): the members whose read position
+// is at or past seq, from the members' primary key range (no per-message receipt rows are kept: a
+// read moves one counter per member, and any message's readers follow from it).
+func (h *Handler) readBy(w http.ResponseWriter, r *http.Request, userID string) error {
+	seq, err := strconv.ParseInt(r.URL.Query().Get("seq"), 10, 64)
+	if err != nil || seq < 1 {
+		return events.Invalid("seq", "must be a positive integer")
+	}
+	convID := r.PathValue("id")
+	if _, err := messaging.Role(r.Context(), h.d.Pool, convID, userID); err != nil {
+		return err
+	}
+	ids, err := readBy(r.Context(), h.d.Pool, convID, seq)
+	if err != nil {
+		return err
+	}
+	return serve.WriteJSON(w, http.StatusOK, events.ReadByResponse{UserIDs: ids})
 }
 
 // ---- creation ----

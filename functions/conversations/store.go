@@ -14,18 +14,25 @@ import (
 
 // viewSQL renders conversations as one member sees them, with the last message, in ONE query for
 // all of a member's conversations: members index range (user_id) -> conversation by primary key ->
-// last message by (conversation_id, seq). members_count is maintained by the membership writes and
+// last message by (conversation_id, seq); mention_count counts the caller's unread mentions through
+// the partial index messages_mentioning (messages that mention anyone are few). members_count is maintained by the membership writes and
 // unread_count is last_seq - read_seq (sending moves the sender's read_seq), so nothing is counted.
 const viewSQL = `SELECT c.id, c.type, c.title, coalesce(c.owner_id, ''), c.members_count, c.last_seq, cm.read_seq,
 	cm.role, c.updated_at,
 	coalesce(m.id, ''), coalesce(m.seq, 0), coalesce(m.sender_id, ''), coalesce(m.client_msg_id, ''),
 	coalesce(m.type, ''), coalesce(m.text, ''), m.payload, coalesce(m.status, ''), coalesce(m.created_at, 'epoch'),
 	f.id, f.owner_id, f.filename, f.content_type, f.size, f.status, f.created_at,
+	m.edited_at, m.mentions, coalesce(m.mention_all, false), p.id, p.seq, p.sender_id, p.type,
+	` + messaging.ReplyPreview + `,
+	(SELECT count(*) FROM messages mm WHERE mm.conversation_id = c.id AND mm.seq > cm.read_seq
+	   AND (mm.mention_all OR mm.mentions IS NOT NULL) AND mm.sender_id <> cm.user_id AND mm.status = 'normal'
+	   AND (mm.mention_all OR cm.user_id = ANY(mm.mentions))),
 	CASE WHEN cm.muted_until > now() THEN cm.muted_until END
 FROM conversation_members cm
 JOIN conversations c ON c.id = cm.conversation_id
 LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
 LEFT JOIN files f ON f.id = m.file_id
+LEFT JOIN messages p ON p.id = m.reply_to
 WHERE cm.user_id = $1`
 
 // ListSQL is the conversation list query (exported to the EXPLAIN test).
@@ -37,12 +44,25 @@ func scanView(row pgx.Row) (events.Conversation, error) {
 	var payload []byte
 	var fid, fowner, fname, fct, fstatus *string
 	var fsize *int64
-	var fcreated *time.Time
+	var fcreated, edited *time.Time
+	var pid, psender, ptype, ppreview *string
+	var pseq *int64
 	err := row.Scan(&c.ID, &c.Type, &c.Title, &c.OwnerID, &c.MembersCount, &c.LastSeq, &c.ReadSeq, &c.Role, &c.UpdatedAt,
 		&m.ID, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Type, &m.Text, &payload, &m.Status, &m.CreatedAt,
-		&fid, &fowner, &fname, &fct, &fsize, &fstatus, &fcreated, &c.MutedUntil)
+		&fid, &fowner, &fname, &fct, &fsize, &fstatus, &fcreated,
+		&edited, &m.Mentions, &m.MentionAll, &pid, &pseq, &psender, &ptype, &ppreview, &c.MentionCount, &c.MutedUntil)
 	if err != nil {
 		return c, err
+	}
+	if edited != nil {
+		e := edited.UTC()
+		m.EditedAt = &e
+	}
+	if pid != nil {
+		m.ReplyTo = &events.ReplyTo{ID: *pid, Seq: *pseq, SenderID: *psender, Type: *ptype, TextPreview: *ppreview}
+	}
+	if len(m.Mentions) == 0 {
+		m.Mentions = nil
 	}
 	c.UpdatedAt = c.UpdatedAt.UTC()
 	c.MutedUntil = utcPtr(c.MutedUntil)
@@ -71,7 +91,11 @@ func view(ctx context.Context, q messaging.Querier, conversationID, userID strin
 	if err != nil {
 		return c, fmt.Errorf("conversation: %w", err)
 	}
-	return c, nil
+	cs := []events.Conversation{c}
+	if err := lastReactions(ctx, q, userID, cs); err != nil {
+		return c, err
+	}
+	return cs[0], nil
 }
 
 // list returns all of userID's conversations, most recently active first.
@@ -87,7 +111,31 @@ func list(ctx context.Context, q messaging.Querier, userID string) ([]events.Con
 	if out == nil {
 		out = []events.Conversation{}
 	}
+	if err := lastReactions(ctx, q, userID, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// lastReactions renders the reactions of the conversations' last messages for userID, in one query.
+func lastReactions(ctx context.Context, q messaging.Querier, userID string, cs []events.Conversation) error {
+	var msgs []events.Message
+	for _, c := range cs {
+		if c.LastMessage != nil {
+			msgs = append(msgs, *c.LastMessage)
+		}
+	}
+	if err := messaging.Reactions(ctx, q, userID, msgs); err != nil {
+		return err
+	}
+	i := 0
+	for _, c := range cs {
+		if c.LastMessage != nil {
+			c.LastMessage.Reactions = msgs[i].Reactions
+			i++
+		}
+	}
+	return nil
 }
 
 // shared renders a conversation without the caller-specific fields (what facts carry).
@@ -167,6 +215,23 @@ func directKey(a, b string) string {
 		a, b = b, a
 	}
 	return a + ":" + b
+}
+
+// readBy returns the members whose read position is at or past seq, by user id.
+func readBy(ctx context.Context, q messaging.Querier, conversationID string, seq int64) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND read_seq >= $2
+		ORDER BY user_id`, conversationID, seq)
+	if err != nil {
+		return nil, fmt.Errorf("read by: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read by: %w", err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
 }
 
 // setMute sets userID's mute of the conversation (nil unmutes) and returns what is stored now, as

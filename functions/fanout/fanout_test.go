@@ -48,6 +48,11 @@ func TestRecipientsPerFactType(t *testing.T) {
 	}{
 		{"message created", fact(t, events.TypeMessageCreated, conv, events.MessageFact{Message: msg}), members},
 		{"message revoked", fact(t, events.TypeMessageRevoked, conv, events.MessageFact{Message: msg}), members},
+		{"message edited", fact(t, events.TypeMessageEdited, conv, events.MessageFact{Message: msg, ActorID: owner}), members},
+		{"reaction", fact(t, events.TypeReactionChanged, conv, events.ReactionChanged{ConversationID: conv, MessageID: "m1",
+			UserID: m1, Key: "ok", Op: events.ReactionAdd, Reactions: []events.Reaction{{Key: "ok", Count: 1}}}), members},
+		{"pinned", fact(t, events.TypeConversationPinned, conv, events.ConversationPinned{ConversationID: conv, MessageID: "m1",
+			Pinned: true, UserID: owner, PinnedAt: time.Now()}), members},
 		{"message erased", fact(t, events.TypeMessageErased, conv, events.MessageErased{ConversationID: conv, SenderID: owner, UpToSeq: 1}), members},
 		{"read", fact(t, events.TypeConversationRead, conv, events.ConversationRead{ConversationID: conv, UserID: m1, Seq: 1}), members},
 		{"conversation created", fact(t, events.TypeConversationCreated, conv,

@@ -294,13 +294,13 @@ func (h *Handler) delivery(id, key string, at time.Time, inner events.DeliveredE
 }
 
 // Recipients resolves who must receive fact: the conversation's members now for conversation
-// facts (plus removed users, who must hear of their removal), both users for contact facts, the
+// facts (messages created, revoked and edited, reactions, pins, reads) (plus removed users, who must hear of their removal), both users for contact facts, the
 // commanding user for a rejection, the owner for file facts, the user for user and session facts
 // (their own devices), the user's contacts for a presence change (the socket-edge publishes those
 // and relies on fanout to know who may see them). Unknown types have none.
 func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, error) {
 	switch e.Type() {
-	case events.TypeMessageCreated, events.TypeMessageRevoked:
+	case events.TypeMessageCreated, events.TypeMessageRevoked, events.TypeMessageEdited:
 		f, err := events.Decode[events.MessageFact](e)
 		if err != nil {
 			return nil, err
@@ -308,6 +308,18 @@ func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, erro
 		return h.members(ctx, f.Message.ConversationID)
 	case events.TypeMessageErased:
 		f, err := events.Decode[events.MessageErased](e)
+		if err != nil {
+			return nil, err
+		}
+		return h.members(ctx, f.ConversationID)
+	case events.TypeReactionChanged:
+		f, err := events.Decode[events.ReactionChanged](e)
+		if err != nil {
+			return nil, err
+		}
+		return h.members(ctx, f.ConversationID)
+	case events.TypeConversationPinned:
+		f, err := events.Decode[events.ConversationPinned](e)
 		if err != nil {
 			return nil, err
 		}

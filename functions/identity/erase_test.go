@@ -72,7 +72,7 @@ func TestDeleteMeErase(t *testing.T) {
 
 	// Storage: erin's messages keep only the envelope; olga's are untouched.
 	for id, wantStatus := range map[string]string{"m1": "erased", "m3": "erased", "m4": "erased", "m5": "erased", "m2": "normal", "m6": "normal"} {
-		m, err := messaging.LoadMessage(ctx, pool, id)
+		m, err := messaging.LoadMessage(ctx, pool, id, "")
 		if err != nil {
 			t.Fatal(err)
 		}

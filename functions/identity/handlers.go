@@ -573,9 +573,10 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 
 // eraseContent erases every message userID sent (messaging.EraseSender) and the rows of the files
 // they own that no message references any more, and returns one im.message.erased per conversation
-// (keyed by it, so fanout delivers it in the conversation's order).
+// (keyed by it, so fanout delivers it in the conversation's order) and an im.conversation.pinned
+// (pinned false) per pin of theirs removed.
 func eraseContent(ctx context.Context, tx pgx.Tx, userID string) ([]event.Event, error) {
-	erased, err := messaging.EraseSender(ctx, tx, userID)
+	erased, unpinned, err := messaging.EraseSender(ctx, tx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -586,6 +587,14 @@ func eraseContent(ctx context.Context, tx pgx.Tx, userID string) ([]event.Event,
 	evs := make([]event.Event, 0, len(erased))
 	for _, e := range erased {
 		ev, err := events.New(newID(), Source, events.TypeMessageErased, e.ConversationID, e)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	for _, p := range unpinned {
+		ev, err := events.New(newID(), Source, events.TypeConversationPinned, p.ConversationID, events.ConversationPinned{
+			ConversationID: p.ConversationID, MessageID: p.MessageID, Pinned: false, UserID: userID, PinnedAt: messaging.Now()})
 		if err != nil {
 			return nil, err
 		}

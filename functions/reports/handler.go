@@ -142,7 +142,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, userID string) 
 	created := false
 	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
 		fact, created = nil, false
-		msg, err := messaging.LoadMessage(ctx, tx, msgID)
+		msg, err := messaging.LoadMessage(ctx, tx, msgID, "")
 		if messaging.IsNoRows(err) {
 			return errMessageNotFound()
 		}
@@ -315,9 +315,7 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, userID string)
 			if err != nil {
 				return err
 			}
-			if revoked != nil {
-				facts = append(facts, *revoked)
-			}
+			facts = append(facts, revoked...)
 		}
 		var err error
 		rep, err = scanReport(tx.QueryRow(ctx, `UPDATE reports SET status = 'resolved', action = $2, resolved_by = $3,

@@ -89,9 +89,9 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		return events.Message{}, err
 	}
 	var msg events.Message
-	var fact *event.Event
+	var facts []event.Event
 	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		fact = nil
+		facts = nil
 		var senderID, status string
 		var role *string
 		var created time.Time
@@ -106,20 +106,20 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 			return fmt.Errorf("load message: %w", err)
 		}
 		if status == events.StatusRevoked || status == events.StatusErased {
-			msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID)
+			msg, err = messaging.LoadMessage(ctx, tx, cmd.MessageID, "")
 			return err
 		}
 		if err := h.allowed(cmd.UserID, senderID, *role, created); err != nil {
 			return err
 		}
-		msg, fact, err = messaging.RevokeLocked(ctx, tx, h.d.Outbox, Source, cmd.MessageID, cmd.UserID)
+		msg, facts, err = messaging.RevokeLocked(ctx, tx, h.d.Outbox, Source, cmd.MessageID, cmd.UserID)
 		return err
 	})
 	if err != nil {
 		return events.Message{}, err
 	}
-	if fact != nil {
-		h.d.Outbox.Flush(ctx, *fact)
+	if len(facts) > 0 {
+		h.d.Outbox.Flush(ctx, facts...)
 	}
 	return msg, nil
 }

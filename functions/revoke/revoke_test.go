@@ -140,3 +140,39 @@ func TestRevokeHTTP(t *testing.T) {
 		t.Fatalf("stored: %+v %v", hist, err)
 	}
 }
+
+// TestRevokeUnpinsAndClearsSearchText: revoking a pinned message removes the pin and writes its
+// im.conversation.pinned (pinned false) fact in the revoke's transaction; search_text goes too.
+func TestRevokeUnpinsAndClearsSearchText(t *testing.T) {
+	pool, pub, h := setup(t)
+	u := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, u...)
+	pinned := message(t, pool, conv, u[1], 0)
+	plain := message(t, pool, conv, u[1], 0)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `UPDATE messages SET search_text = 'secret' WHERE conversation_id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO pins (conversation_id, message_id, pinned_by, pinned_at) VALUES ($1, $2, $3, now())`,
+		conv, pinned, u[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{pinned, plain} {
+		if code, _ := mt.Do(t, h, u[0], "POST", "/v1/messages/"+id+"/revoke", "", nil); code != 200 {
+			t.Fatalf("revoke: %d", code)
+		}
+	}
+	facts := mt.OutboxRows(t, pool, events.TypeConversationPinned)
+	if len(facts) != 1 || len(pub.Published(events.TypeConversationPinned)) != 1 {
+		t.Fatalf("%d pinned facts, want 1 (only the pinned message)", len(facts))
+	}
+	f, err := events.Decode[events.ConversationPinned](facts[0])
+	if err != nil || f.MessageID != pinned || f.Pinned || f.UserID != u[0] || f.ConversationID != conv {
+		t.Fatalf("fact %+v %v", f, err)
+	}
+	var pins, searchable int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM pins), (SELECT count(*) FROM messages WHERE search_text IS NOT NULL)`).
+		Scan(&pins, &searchable); err != nil || pins != 0 || searchable != 0 {
+		t.Fatalf("pins %d, searchable %d, %v", pins, searchable, err)
+	}
+}

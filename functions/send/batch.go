@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/postgres"
 )
 
@@ -34,11 +35,12 @@ type groupCommit struct {
 // queued is one caller's message. Everything published for it comes from its own fields: the
 // leader commits and flushes other callers' messages, so it must never use state of its own call.
 type queued struct {
-	m    newMessage
-	fact event.Event // this message's own fact (id = its outbox row's); commit sets its seq
-	seq  int64
-	err  error
-	done chan struct{}
+	m        newMessage
+	deadline time.Time   // the command's (zero: none, as on the HTTP path)
+	fact     event.Event // this message's own fact (id = its outbox row's); commit sets its seq
+	seq      int64
+	err      error
+	done     chan struct{}
 }
 
 func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leaders, maxBatch int) *groupCommit {
@@ -49,6 +51,7 @@ func newGroupCommit(s *store, flush func(context.Context, ...event.Event), leade
 // seq once committed; the fact, its data given the seq, is flushed with the batch's.
 func (g *groupCommit) insert(ctx context.Context, m newMessage, fact event.Event) (int64, error) {
 	q := &queued{m: m, fact: fact, done: make(chan struct{})}
+	q.deadline, _ = serve.CommandDeadline(ctx)
 	g.mu.Lock()
 	g.queue = append(g.queue, q)
 	g.mu.Unlock()
@@ -95,6 +98,9 @@ func (g *groupCommit) take() []*queued {
 }
 
 func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
+	if batch = dropExpired(batch, time.Now()); len(batch) == 0 {
+		return
+	}
 	if n := int64(len(batch)); n > g.largest.Load() {
 		g.largest.Store(n) // only leaders write, and a lost race only under-reports
 	}
@@ -126,11 +132,27 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
 	}
 }
 
+// dropExpired finishes, unapplied, the messages whose command deadline passed while they queued
+// (serve.ErrExpired: the edge answers their senders "unavailable"), and returns the rest. Under
+// overload the queue is where time goes; committing what nobody waits for any more would turn
+// into "stored after the error" answers and keep the backlog growing.
+func dropExpired(batch []*queued, now time.Time) []*queued {
+	live := batch[:0:0]
+	for _, q := range batch {
+		if !q.deadline.IsZero() && now.After(q.deadline) {
+			q.err = serve.ErrExpired
+			close(q.done)
+			continue
+		}
+		live = append(live, q)
+	}
+	return live
+}
+
 // commitTogether runs the batch in one transaction, the statements pipelined in one round trip. Any
 // statement error aborts it (false): the caller then retries message by message.
 func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool {
-	seqs := make([]int64, len(batch))
-	errs := make([]error, len(batch))
+	vs := make([]verdict, len(batch))
 	// Lock conversation rows in one global order (by id; queue order within a conversation), or two
 	// leaders whose batches share conversations can deadlock on them.
 	order := make([]int, len(batch))
@@ -145,12 +167,7 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		for _, i := range order {
 			q := batch[i]
 			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
-				var member, blocked, behind bool
-				if err := row.Scan(&member, &blocked, &behind, &seqs[i]); err != nil {
-					return err
-				}
-				errs[i] = refusal(member, blocked, behind)
-				return nil
+				return row.Scan(vs[i].dest()...)
 			})
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -162,7 +179,7 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		return false
 	}
 	for i, q := range batch {
-		q.seq, q.err = seqs[i], errs[i]
+		q.seq, q.err = vs[i].seq, vs[i].refusal()
 	}
 	return true
 }

@@ -46,6 +46,8 @@ type Config struct {
 	// again, as only a new message's fact can repair deliveries lost in a broker outage.
 	MaxUndelivered int
 	DeliveryStall  time.Duration
+	// MaxMentions bounds a message's mentions (after de-duplication); default 100.
+	MaxMentions int
 }
 
 // Relay publishes committed facts in the background, in the order handed over, leaving what it
@@ -94,6 +96,9 @@ func New(cfg Config, d Deps) *Handler {
 	}
 	if cfg.DeliveryStall <= 0 {
 		cfg.DeliveryStall = 3 * time.Second
+	}
+	if cfg.MaxMentions <= 0 {
+		cfg.MaxMentions = 100
 	}
 	s := &store{pool: d.Pool, topic: cfg.Topic, maxBehind: int64(cfg.MaxUndelivered), stall: cfg.DeliveryStall, log: d.Log}
 	flush := d.Relay.Enqueue
@@ -183,9 +188,28 @@ func (h *Handler) Send(ctx context.Context, cmd events.SendCommand) (events.Mess
 	if len(cmd.Payload) > h.cfg.MaxPayloadBytes {
 		return events.Message{}, false, events.Invalid("payload", "must be at most %d bytes", h.cfg.MaxPayloadBytes)
 	}
+	mentions, err := h.mentions(cmd.Mentions)
+	if err != nil {
+		return events.Message{}, false, err
+	}
 	msg := events.Message{
 		ID: messaging.NewID(), ConversationID: cmd.ConversationID, SenderID: cmd.UserID, ClientMsgID: cmd.ClientMsgID,
 		Type: cmd.Type, Text: cmd.Text, Status: events.StatusNormal, CreatedAt: messaging.Now(),
+		Mentions: mentions, MentionAll: cmd.MentionAll,
+	}
+	if cmd.ReplyTo != "" {
+		// Read ahead so the fact and the answer carry the parent as a reply shows it; the insert
+		// statement checks the parent again (it cannot be deleted, so this only adds the preview).
+		p, member, ok, err := h.store.parent(ctx, cmd.ConversationID, cmd.UserID, cmd.ReplyTo)
+		switch {
+		case err != nil:
+			return events.Message{}, false, err
+		case !member:
+			return events.Message{}, false, messaging.ErrNotFound()
+		case !ok:
+			return events.Message{}, false, events.Invalid("reply_to", "is not a message of this conversation")
+		}
+		msg.ReplyTo = &p
 	}
 	if len(cmd.Payload) > 0 {
 		msg.Payload = compact(cmd.Payload)
@@ -216,6 +240,29 @@ func (h *Handler) Send(ctx context.Context, cmd events.SendCommand) (events.Mess
 	}
 	msg.Seq = seq
 	return msg, true, nil
+}
+
+// mentions checks and de-duplicates a message's mentions (first occurrence order); membership is
+// the insert statement's check.
+func (h *Handler) mentions(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id == "" || len(id) > 64 {
+			return nil, events.Invalid("mentions", "must be user ids")
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if len(out) > h.cfg.MaxMentions {
+		return nil, events.Invalid("mentions", "must be at most %d users", h.cfg.MaxMentions)
+	}
+	return out, nil
 }
 
 // readyFile returns the file a media message refers to: it must exist, be the sender's, and be ready.

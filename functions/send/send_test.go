@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -576,5 +577,88 @@ func TestBatchedSendsEachPublishTheirOwnFact(t *testing.T) {
 	}
 	if unpublished != 0 {
 		t.Fatalf("%d outbox rows left for the sweep", unpublished)
+	}
+}
+
+// Sends whose command deadline passes while they wait in the group commit's queue are dropped
+// there (serve.ErrExpired: the edge answers their senders "unavailable"), never stored or published,
+// while the live sends batched with them are stored and answered with their own messages.
+func TestSendsExpiredInTheQueueAreNotStored(t *testing.T) {
+	h, pub, _ := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 4)
+	conv := mt.Group(t, pool, users...)
+	const senders, per = 8, 60
+	var mu sync.Mutex
+	live, expired := map[string]events.Message{}, map[string]bool{}
+	errs := make(chan error, senders)
+	var wg sync.WaitGroup
+	for d := range senders {
+		wg.Go(func() {
+			for i := range per {
+				cmid := fmt.Sprintf("dev%d-%d", d, i)
+				ctx := serve.WithCorrelation(context.Background(), "edge-t/"+cmid)
+				late := i%3 == 0
+				if late { // as if it had waited in the queue past its deadline
+					ctx = serve.WithCommandDeadline(ctx, time.Now().Add(-time.Millisecond))
+				} else {
+					ctx = serve.WithCommandDeadline(ctx, time.Now().Add(time.Minute))
+				}
+				msg, _, err := h.Send(ctx, events.SendCommand{UserID: users[d%len(users)], ConversationID: conv,
+					SendMessage: events.SendMessage{ClientMsgID: cmid, Type: "text", Text: "text of " + cmid}})
+				mu.Lock()
+				switch {
+				case late && errors.Is(err, serve.ErrExpired):
+					expired[cmid] = true
+				case !late && err == nil && msg.ClientMsgID == cmid:
+					live[cmid] = msg
+				default:
+					errs <- fmt.Errorf("send %s (late %v): %+v, %v", cmid, late, msg, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(expired) != senders*per/3 || len(live) != senders*per-senders*per/3 {
+		t.Fatalf("%d expired, %d live", len(expired), len(live))
+	}
+	rows, err := pool.Query(context.Background(), `SELECT client_msg_id, seq FROM messages WHERE conversation_id = $1`, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int64{}
+	for rows.Next() {
+		var cmid string
+		var seq int64
+		if err := rows.Scan(&cmid, &seq); err != nil {
+			t.Fatal(err)
+		}
+		stored[cmid] = seq
+	}
+	if len(stored) != len(live) {
+		t.Fatalf("stored %d messages, want the %d live ones", len(stored), len(live))
+	}
+	for cmid, m := range live {
+		if seq, ok := stored[cmid]; !ok || seq != m.Seq {
+			t.Fatalf("%s answered seq %d, stored %d (%v)", cmid, m.Seq, seq, ok)
+		}
+	}
+	facts := pub.Published(events.TypeMessageCreated)
+	if len(facts) != len(live) {
+		t.Fatalf("published %d facts, want %d", len(facts), len(live))
+	}
+	for _, f := range facts {
+		var data events.MessageFact
+		if err := json.Unmarshal(f.Data(), &data); err != nil {
+			t.Fatal(err)
+		}
+		if expired[data.Message.ClientMsgID] {
+			t.Fatalf("expired send %s published", data.Message.ClientMsgID)
+		}
 	}
 }

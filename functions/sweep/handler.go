@@ -1,6 +1,7 @@
 // Package sweep repairs what a request could not finish after its commit: it republishes outbox
 // rows left unpublished (the process died between commit and publish, the broker was down) and
-// reconciles Keto tuples whose write failed. A schedule (Knative PingSource) triggers it.
+// reconciles Keto tuples whose write failed, and backfills messages.search_text of messages stored
+// before it existed (BackfillSearch). A schedule (Knative PingSource) triggers it.
 package sweep
 
 import (
@@ -92,7 +93,29 @@ func (h *Handler) HandleEvent(ctx context.Context, _ event.Event) (*event.Event,
 	return nil, err
 }
 
-// Sweep republishes stale outbox rows and repairs Keto; it returns the outbox rows published.
+// backfill runs up to MaxBatches batches of the search_text backfill (BackfillSearch); a failure is
+// logged and left to the next sweep.
+func (h *Handler) backfill(ctx context.Context) {
+	if h.d.Pool == nil { // a sweep built for the outbox alone (tests of the counter)
+		return
+	}
+	for range h.cfg.MaxBatches {
+		n, done, err := BackfillSearch(ctx, h.d.Pool, h.cfg.Batch)
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "search backfill failed; next sweep retries", "err", err)
+			return
+		}
+		if n > 0 {
+			h.d.Log.InfoContext(ctx, "search backfill", "rows", n)
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// Sweep republishes stale outbox rows, repairs Keto and backfills search_text; it returns the
+// outbox rows published.
 func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	for range h.cfg.MaxBatches {
@@ -109,6 +132,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 		h.republished.Add(ctx, int64(total))
 		h.d.Log.WarnContext(ctx, "sweep republished outbox rows", "rows", total)
 	}
+	h.backfill(ctx)
 	if n, err := h.d.Mirror.Repair(ctx, h.d.Pool, h.cfg.OlderThan, h.cfg.Batch); err != nil {
 		h.d.Log.WarnContext(ctx, "keto repair failed; next sweep retries", "err", err)
 	} else if n > 0 {

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync/atomic"
 
 	"github.com/parley-im/parley/infra/platform/routing"
+	"github.com/parley-im/parley/infra/webui"
 )
 
 // gateway is the stand-in for the cluster's ingress + Knative routing: it proxies each request to
@@ -96,8 +96,7 @@ func isWebPath(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	p := r.URL.Path
-	return !strings.HasPrefix(p, "/v1/") && p != "/v1" && !strings.HasPrefix(p, "/.well-known/")
+	return !webui.IsAPIPath(r.URL.Path)
 }
 
 // problem writes an application/problem+json error as the API defines it.

@@ -21,9 +21,22 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' blob: data: http: https:; media-src 'self' blob: http: https:; " +
 	"connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
+// IsAPIPath reports whether urlPath is in one of the public API's path spaces (/v1 and
+// /.well-known, and below them), as sent or once cleaned of dot segments: never the web client's, so an unknown
+// API path is answered 404, not index.html.
+// The local gateway sends only other paths here; in the cluster the chart's catch-all route for
+// the web client (PathPrefix /) also receives API paths no API route takes.
+func IsAPIPath(urlPath string) bool {
+	api := func(p string) bool {
+		return p == "/v1" || strings.HasPrefix(p, "/v1/") || p == "/.well-known" || strings.HasPrefix(p, "/.well-known/")
+	}
+	return api(urlPath) || api(path.Clean("/"+urlPath))
+}
+
 // Handler serves the files under dir. A path without a file gets index.html (no-cache); Vite's
 // content-hashed /assets/ are cached for a year. When dir holds no index.html it answers 404 with a
-// problem saying how to build the client. Only GET and HEAD are served.
+// problem saying how to build the client. Only GET and HEAD are served. API paths (IsAPIPath) are
+// answered 404 with the problem the local gateway sends for a path no route takes.
 func Handler(dir string) http.Handler {
 	return &handler{fsys: os.DirFS(dir), dir: dir}
 }
@@ -38,6 +51,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	if IsAPIPath(r.URL.Path) {
+		problem(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
 		problem(w, http.StatusMethodNotAllowed, "invalid_argument", "the web client is served with GET only")

@@ -82,3 +82,50 @@ func TestHandlerSaysHowToBuildWhenNotBuilt(t *testing.T) {
 		t.Errorf("problem %+v does not say how to build the client", p)
 	}
 }
+
+// In the cluster the web client's route is the catch-all (PathPrefix /), so it also receives API
+// paths no API route takes: those must be answered 404 with a problem, as the local gateway does,
+// never with index.html.
+func TestHandlerAnswersAPIPaths404(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "index.html", "<!doctype html><title>Parley</title>")
+	writeFile(t, dir, "v1/stray.js", "a file that must stay unreachable under /v1/")
+	h := webui.Handler(dir)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/v1"}, {"GET", "/v1/"}, {"GET", "/v1/nothing"}, {"GET", "/v1/users/me/x"},
+		{"GET", "/v1/stray.js"}, {"HEAD", "/v1/nothing"}, {"POST", "/v1/nothing"},
+		{"GET", "/.well-known/openid-configuration"}, {"GET", "/.well-known/"}, {"GET", "/.well-known"},
+		{"GET", "/x/../v1/nothing"}, {"GET", "/./.well-known/jwks.json"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "http://api.example"+tc.path, nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("%s %s: status %d, want 404", tc.method, tc.path, rec.Code)
+			continue
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("%s %s: Content-Type %q, want a problem", tc.method, tc.path, ct)
+		}
+		if strings.Contains(rec.Body.String(), "Parley</title>") || strings.Contains(rec.Body.String(), "unreachable") {
+			t.Errorf("%s %s served a file: %s", tc.method, tc.path, rec.Body)
+		}
+	}
+	for _, p := range []string{"/v1x", "/v10/chat", "/chats/v1"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: status %d, want index.html (not an API path)", p, rec.Code)
+		}
+	}
+}
+
+func TestIsAPIPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/v1": true, "/v1/": true, "/v1/ws": true, "/.well-known/jwks.json": true, "/a/../v1/x": true,
+		"/": false, "/v1x": false, "/assets/v1/x.js": false, "/.well-known": true, "/v1/../index.html": true,
+	} {
+		if got := webui.IsAPIPath(p); got != want {
+			t.Errorf("IsAPIPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -161,6 +161,12 @@ func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
 		return events.FrameMessage, f.Message.ConversationID, f.Message.Seq
 	case events.TypeMessageRevoked:
 		return events.FrameMessageRevoked, "", 0
+	case events.TypeMessageEdited:
+		return events.FrameMessageEdited, "", 0
+	case events.TypeReactionChanged:
+		return events.FrameReaction, "", 0
+	case events.TypeConversationPinned:
+		return events.FramePinsUpdated, "", 0
 	case events.TypeMessageErased:
 		return events.FrameMessageErased, "", 0
 	case events.TypeConversationRead:

@@ -246,7 +246,7 @@ variable "public_url" {
 }
 
 variable "app_origins" {
-  description = "Browser origins of the app: S3 CORS and the WebSocket Origin allow-list."
+  description = "Browser origins of the app: S3 CORS and the WebSocket Origin allow-list. The chart serves the web client on the API host, so include public_url's origin."
   type        = list(string)
   default     = []
 }

@@ -89,15 +89,22 @@ ref:
 
 {{/* A values route "[METHOD ]PATH" as a Gateway API HTTPRouteMatch. PATH ending in "/" and plain
      PATHs are path prefixes (Gateway API prefixes match whole segments, as the local gateway does);
-     "*" (one segment) needs a regular expression. */}}
+     "*" (one segment) needs a regular expression. A GET route also gets a HEAD match: the local
+     gateway lets GET routes take HEAD, Gateway API matches methods exactly. */}}
 {{- define "parley.routeMatch" -}}
 {{- $parts := splitList " " . -}}
-{{- $method := "" -}}
+{{- $methods := list "" -}}
 {{- $path := . -}}
 {{- if eq (len $parts) 2 -}}
-{{- $method = index $parts 0 -}}
+{{- $methods = list (index $parts 0) -}}
 {{- $path = index $parts 1 -}}
 {{- end -}}
+{{- if has "GET" $methods -}}
+{{- $methods = append $methods "HEAD" -}}
+{{- end -}}
+{{- range $i, $method := $methods }}
+{{- if $i }}
+{{ end -}}
 - path:
 {{- if contains "*" $path }}
     type: RegularExpression
@@ -108,6 +115,7 @@ ref:
 {{- end }}
 {{- with $method }}
   method: {{ . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

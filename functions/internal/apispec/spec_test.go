@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/annotate"
 	"github.com/parley-im/parley/functions/contacts"
 	"github.com/parley-im/parley/functions/conversations"
 	"github.com/parley-im/parley/functions/files"
@@ -38,6 +39,7 @@ import (
 	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/reports"
 	"github.com/parley-im/parley/functions/revoke"
+	"github.com/parley-im/parley/functions/search"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/platform/routing"
@@ -60,6 +62,8 @@ func registrars() map[string]func(*http.ServeMux) {
 		"revoke":        (&revoke.Handler{}).Routes,
 		"files":         (&files.Handler{}).Routes,
 		"realtime":      (&realtime.Handler{}).Routes,
+		"annotate":      (&annotate.Handler{}).Routes,
+		"search":        (&search.Handler{}).Routes,
 		"push":          (&push.Handler{}).Routes,
 		"reports":       (&reports.Handler{}).Routes,
 	}
@@ -90,6 +94,7 @@ var openapiTypes = typeMap(
 	events.ConversationDetail{}, events.MessageResponse{}, events.MessagesResponse{}, events.ReadResponse{},
 	events.PresenceResponse{}, events.FileCreated{}, events.FileResponse{}, events.TicketResponse{},
 	events.ICEServersResponse{}, events.Reaction{}, events.ReplyTo{},
+	events.EditMessageRequest{}, events.Pin{}, events.PinResponse{}, events.PinsResponse{}, events.ReadByResponse{},
 	events.Problem{},
 	// v1.1: mute and push.
 	events.UpdateSettingsRequest{}, events.ConversationSettings{}, events.SettingsResponse{},
@@ -110,6 +115,7 @@ var asyncapiTypes = typeMap(
 	events.SessionRevoked{}, events.ContactFact{}, events.ContactRemoved{}, events.ConversationFact{},
 	events.MemberFact{}, events.MessageFact{}, events.ConversationRead{}, events.FileFact{},
 	events.PresenceChanged{}, events.Delivery{}, events.DeliveredEvent{},
+	events.ReactionChanged{}, events.ConversationPinned{},
 	events.MessageErased{}, events.ReportFact{},
 )
 
@@ -152,6 +158,9 @@ var payloadOf = map[string]reflect.Type{
 	events.TypeFileUploaded:        reflect.TypeFor[events.FileFact](),
 	events.TypeFileRejected:        reflect.TypeFor[events.FileFact](),
 	events.TypePresenceChanged:     reflect.TypeFor[events.PresenceChanged](),
+	events.TypeMessageEdited:       reflect.TypeFor[events.MessageFact](),
+	events.TypeReactionChanged:     reflect.TypeFor[events.ReactionChanged](),
+	events.TypeConversationPinned:  reflect.TypeFor[events.ConversationPinned](),
 	events.TypeMessageErased:       reflect.TypeFor[events.MessageErased](),
 	events.TypeReportCreated:       reflect.TypeFor[events.ReportFact](),
 	events.TypeReportResolved:      reflect.TypeFor[events.ReportFact](),

@@ -23,33 +23,49 @@ var optionalContent = map[string]string{
 	"search_text": "NULL",
 }
 
+// Unpinned is a pin erasure removed (API.md "Pins": erasing a pinned message unpins it).
+type Unpinned struct{ ConversationID, MessageID string }
+
 // EraseSender erases, in tx, every message userID sent (API.md "Erase"): status erased, content
 // gone from storage (text, file, payload and the optional columns above), the reactions on them and
-// the user's reactions elsewhere removed when the reactions table exists. It returns one
-// MessageErased per conversation (the highest erased seq), for the facts.
-func EraseSender(ctx context.Context, tx pgx.Tx, userID string) ([]events.MessageErased, error) {
+// the user's reactions elsewhere removed when the reactions table exists, their pins removed when
+// the pins table exists. It returns one MessageErased per conversation (the highest erased seq)
+// and the pins removed, for the facts.
+func EraseSender(ctx context.Context, tx pgx.Tx, userID string) ([]events.MessageErased, []Unpinned, error) {
 	rows, err := tx.Query(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = 'messages' AND column_name = ANY($1)`, keysOf(optionalContent))
 	if err != nil {
-		return nil, fmt.Errorf("erase: %w", err)
+		return nil, nil, fmt.Errorf("erase: %w", err)
 	}
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("erase: %w", err)
+		return nil, nil, fmt.Errorf("erase: %w", err)
 	}
 	slices.Sort(cols)
 	set := []string{"status = 'erased'", "text = ''", "file_id = NULL", "payload = NULL", "erased_at = now()"}
 	for _, c := range cols {
 		set = append(set, c+" = "+optionalContent[c]) // names from the constant map above, never input
 	}
-	var reactions bool
-	if err := tx.QueryRow(ctx, `SELECT to_regclass('message_reactions') IS NOT NULL`).Scan(&reactions); err != nil {
-		return nil, fmt.Errorf("erase: %w", err)
+	var reactions, pins bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('message_reactions') IS NOT NULL, to_regclass('pins') IS NOT NULL`).
+		Scan(&reactions, &pins); err != nil {
+		return nil, nil, fmt.Errorf("erase: %w", err)
+	}
+	var unpinned []Unpinned
+	if pins {
+		rows, err := tx.Query(ctx, `DELETE FROM pins WHERE message_id IN (SELECT id FROM messages WHERE sender_id = $1)
+			RETURNING conversation_id, message_id`, userID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("erase pins: %w", err)
+		}
+		if unpinned, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Unpinned]); err != nil {
+			return nil, nil, fmt.Errorf("erase pins: %w", err)
+		}
 	}
 	if reactions {
 		if _, err := tx.Exec(ctx, `DELETE FROM message_reactions WHERE user_id = $1
 			OR message_id IN (SELECT id FROM messages WHERE sender_id = $1)`, userID); err != nil {
-			return nil, fmt.Errorf("erase reactions: %w", err)
+			return nil, nil, fmt.Errorf("erase reactions: %w", err)
 		}
 	}
 	rows, err = tx.Query(ctx, `WITH erased AS (
@@ -57,7 +73,7 @@ func EraseSender(ctx context.Context, tx pgx.Tx, userID string) ([]events.Messag
 			RETURNING conversation_id, seq)
 		SELECT conversation_id, max(seq) FROM erased GROUP BY conversation_id ORDER BY conversation_id`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("erase messages: %w", err)
+		return nil, nil, fmt.Errorf("erase messages: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.MessageErased, error) {
 		e := events.MessageErased{SenderID: userID}
@@ -65,9 +81,9 @@ func EraseSender(ctx context.Context, tx pgx.Tx, userID string) ([]events.Messag
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("erase messages: %w", err)
+		return nil, nil, fmt.Errorf("erase messages: %w", err)
 	}
-	return out, nil
+	return out, unpinned, nil
 }
 
 func keysOf(m map[string]string) []string {

@@ -26,6 +26,25 @@ type EventHandler func(ctx context.Context, e event.Event) (*event.Event, error)
 
 type correlationKey struct{}
 
+type deadlineKey struct{}
+
+// ErrExpired is what a handler returns for a command whose deadline passed while it waited inside
+// the function (a group commit's queue): the command is dropped unapplied, as one that arrived late.
+var ErrExpired = errors.New("command past its deadline")
+
+// WithCommandDeadline returns ctx carrying the deadline of the command being handled. A value, not
+// a context deadline: work already under way for the command (a shared commit) must not be cut off.
+func WithCommandDeadline(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, deadlineKey{}, t)
+}
+
+// CommandDeadline returns the deadline of the command being handled; false on the HTTP path and for
+// commands without one.
+func CommandDeadline(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(deadlineKey{}).(time.Time)
+	return t, ok
+}
+
 // WithCorrelation returns ctx carrying the correlation id of the command being handled.
 func WithCorrelation(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, correlationKey{}, id)
@@ -57,17 +76,27 @@ func Events(log *slog.Logger, h EventHandler) (http.Handler, error) {
 			return nil, http.StatusBadRequest, "invalid cloudevent: " + err.Error()
 		}
 		corr := events.StringExtension(e, events.ExtCorrelationID)
-		if events.Expired(e, time.Now()) {
+		expired := func(where string) (*event.Event, int, string) {
 			// Its sender was answered "unavailable" at the deadline (or is about to be): applying it now
 			// would store what nobody waits for, and a rejection would only add to the backlog. Dropping
 			// stale commands at the cost of a header parse is what drains a backlog after an overload.
-			m.expired.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type())))
+			m.expired.Add(ctx, 1, metric.WithAttributes(attribute.String("type", e.Type()), attribute.String("where", where)))
 			log.WarnContext(ctx, "command past its deadline dropped", "type", e.Type(), "id", e.ID(),
-				"correlationid", corr, "deadline", events.StringExtension(e, events.ExtDeadline))
+				"correlationid", corr, "deadline", events.StringExtension(e, events.ExtDeadline), "where", where)
 			return nil, http.StatusOK, ""
 		}
+		deadline, hasDeadline := events.Deadline(e)
+		if hasDeadline && time.Now().After(deadline) {
+			return expired("arrival")
+		}
 		ctx = WithCorrelation(ctx, corr)
+		if hasDeadline {
+			ctx = WithCommandDeadline(ctx, deadline)
+		}
 		reply, err := h(ctx, e)
+		if errors.Is(err, ErrExpired) {
+			return expired("queue")
+		}
 		if err == nil {
 			if reply != nil && reply.Type() == events.TypeCommandRejected {
 				m.rejected(ctx, log, e, corr, reply)
@@ -139,7 +168,7 @@ func Rejection(source string, cmd event.Event, userID string, err error) (*event
 type eventMetrics struct {
 	rejections metric.Int64Counter // parley_command_rejections_total{type, code}
 	failures   metric.Int64Counter // parley_event_failures_total{type, outcome=retry|poison}
-	expired    metric.Int64Counter // parley_commands_expired_total{type}
+	expired    metric.Int64Counter // parley_commands_expired_total{type,where}
 }
 
 func newEventMetrics(meter metric.Meter) (*eventMetrics, error) {

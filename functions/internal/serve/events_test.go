@@ -128,3 +128,34 @@ func TestEventsDropsExpiredCommands(t *testing.T) {
 		t.Fatalf("expired command: %d, handler called %v, reply %q", rec.Code, called, rec.Header().Get("Ce-Id"))
 	}
 }
+
+// The handler sees the command's deadline; a handler that gives up on it (ErrExpired) gets the
+// command dropped like one that arrived late: 200, no reply, no redelivery.
+func TestEventsPassesTheDeadlineAndDropsWhatExpiredInside(t *testing.T) {
+	deadline := time.Now().Add(time.Minute).Truncate(time.Microsecond)
+	var seen time.Time
+	var ok bool
+	h, err := Events(slog.New(slog.DiscardHandler), func(ctx context.Context, _ event.Event) (*event.Event, error) {
+		seen, ok = CommandDeadline(ctx)
+		return nil, ErrExpired
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event.New()
+	e.SetID("queued")
+	e.SetSource("/test")
+	e.SetType(events.TypeMessageSend)
+	events.SetDeadline(&e, deadline)
+	body, _ := json.Marshal(e)
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if !ok || !seen.Equal(deadline) {
+		t.Fatalf("handler saw deadline %v (%v), want %v", seen, ok, deadline)
+	}
+	if rec.Code != http.StatusOK || rec.Header().Get("Ce-Id") != "" {
+		t.Fatalf("expired inside: %d, reply %q", rec.Code, rec.Header().Get("Ce-Id"))
+	}
+}

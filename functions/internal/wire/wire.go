@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/functions/annotate"
 	"github.com/parley-im/parley/functions/contacts"
 	"github.com/parley-im/parley/functions/conversations"
 	"github.com/parley-im/parley/functions/fanout"
@@ -30,6 +31,7 @@ import (
 	"github.com/parley-im/parley/functions/realtime"
 	"github.com/parley-im/parley/functions/reports"
 	"github.com/parley-im/parley/functions/revoke"
+	"github.com/parley-im/parley/functions/search"
 	"github.com/parley-im/parley/functions/send"
 	"github.com/parley-im/parley/functions/sweep"
 	"github.com/parley-im/parley/functions/upload"
@@ -51,6 +53,8 @@ func All() map[string]boot.Builder {
 		"files":         Files,
 		"upload":        Upload,
 		"realtime":      Realtime,
+		"annotate":      Annotate,
+		"search":        Search,
 		"push":          Push,
 		"reports":       Reports,
 	}
@@ -141,7 +145,7 @@ func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 }
 
 // Send is the send function. Settings: MAX_TEXT_CHARS (4000), MAX_UNDELIVERED (50), DELIVERY_STALL
-// (3s), FAULT_SEND_SKIP_PUBLISH ("true": the
+// (3s), MAX_MENTIONS (100), FAULT_SEND_SKIP_PUBLISH ("true": the
 // fault-test hook that stops between commit and publish; never in production).
 func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	opts, err := d.Guarded(ctx)
@@ -153,6 +157,7 @@ func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 		return nil, err
 	}
 	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0),
+		MaxMentions:   d.Cfg.Int("MAX_MENTIONS", 0),
 		DeliveryStall: stall, Topic: d.Cfg.BrokerTopic, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
@@ -179,6 +184,33 @@ func Revoke(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 		return nil, err
 	}
 	return revoke.New(revoke.Config{Window: window}, revoke.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+}
+
+// Annotate is the annotate function (edits, reactions, pins). Settings: EDIT_WINDOW (10m),
+// MAX_TEXT_CHARS (4000), MAX_REACTION_KEYS (20), MAX_PINS (50).
+func Annotate(ctx context.Context, d *boot.Deps) (http.Handler, error) {
+	opts, err := d.Guarded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	window, err := d.Cfg.Duration("EDIT_WINDOW", 10*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	cfg := annotate.Config{EditWindow: window, MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0),
+		MaxReactionKeys: d.Cfg.Int("MAX_REACTION_KEYS", 0), MaxPins: d.Cfg.Int("MAX_PINS", 0)}
+	return annotate.New(cfg, annotate.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+}
+
+// Search is the search function (GET /v1/search/messages). Settings: SEARCH_LIMIT (20),
+// SEARCH_MAX_LIMIT (100).
+func Search(ctx context.Context, d *boot.Deps) (http.Handler, error) {
+	opts, err := d.Guarded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := search.Config{Limit: d.Cfg.Int("SEARCH_LIMIT", 0), MaxLimit: d.Cfg.Int("SEARCH_MAX_LIMIT", 0)}
+	return search.New(cfg, search.Deps{Pool: d.Pool, Log: d.Log}).Mount(ctx, opts)
 }
 
 // Fanout is the fanout function (events only). Settings: DELIVERY_TOPIC (im.delivery).

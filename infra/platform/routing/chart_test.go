@@ -247,3 +247,48 @@ func TestChartRendersTheRoutingOfValues(t *testing.T) {
 		t.Error("no rules ConfigMap")
 	}
 }
+
+// TestNetworkPoliciesLetEveryPodBeReached: with the production values the default-deny policy
+// selects every pod of the chart, so each Deployment and Knative Service must also be selected by
+// a policy that allows some ingress, or it is unreachable (the web client once was).
+func TestNetworkPoliciesLetEveryPodBeReached(t *testing.T) {
+	docs := renderChart(t, "values-production.yaml")
+	var allow []map[string]any
+	for _, np := range byKind(docs, "NetworkPolicy") {
+		if ing, _ := dig(np, "spec", "ingress").([]any); len(ing) > 0 {
+			allow = append(allow, np)
+		}
+	}
+	if len(allow) == 0 {
+		t.Fatal("production values render no NetworkPolicy that allows ingress")
+	}
+	selects := func(np map[string]any, labels map[string]any) bool {
+		sel, _ := dig(np, "spec", "podSelector", "matchLabels").(map[string]any)
+		for k, v := range sel {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	n := 0
+	for _, kind := range []string{"Deployment", "Service"} {
+		for name, obj := range byKind(docs, kind) {
+			labels, _ := dig(obj, "spec", "template", "metadata", "labels").(map[string]any)
+			if labels == nil {
+				continue // a core Service
+			}
+			n++
+			ok := false
+			for _, np := range allow {
+				ok = ok || selects(np, labels)
+			}
+			if !ok {
+				t.Errorf("%s %s: no NetworkPolicy allows ingress to its pods (labels %v)", kind, name, labels)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no pod templates found")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/parley-im/parley/infra/platform/routing"
+	"github.com/parley-im/parley/infra/webui"
 )
 
 // gwMatch is one rendered HTTPRouteMatch and where its rule sends the request.
@@ -61,9 +62,26 @@ func gatewayLookup(ms []gwMatch, method, path string) (string, bool) {
 	return best.target, found
 }
 
+// webTarget stands for the web client: the chart's web Service, the local gateway's web handler.
+const webTarget = "web"
+
+// localGateway is where infra/platform's gateway sends a request: the route table, else the web
+// client for a GET or HEAD outside the API's path spaces (isWebPath), else its own 404.
+func localGateway(tab *routing.Table, method, path string) (string, bool) {
+	if target, ok := tab.Lookup(method, path); ok {
+		return target, true
+	}
+	if (method == "GET" || method == "HEAD") && !webui.IsAPIPath(path) {
+		return webTarget, true
+	}
+	return "", false
+}
+
 // TestGatewayRoutesAgreeWithTheLocalGateway renders the chart with the production values (Gateway
-// on) and checks that, for every route pattern of values.yaml and sample paths under it, the
-// HTTPRoutes send the request where the local platform's gateway (routing.Table) does.
+// on) and checks that, for every route pattern of values.yaml, sample paths under it and the web
+// client's paths, the HTTPRoutes send the request where the local platform's gateway does. A
+// request the Gateway gives the web client on an API path counts as unrouted: parley-web answers it
+// 404 as the local gateway does (infra/webui's tests hold it to that).
 func TestGatewayRoutesAgreeWithTheLocalGateway(t *testing.T) {
 	docs := renderChart(t, "values-production.yaml")
 	routes := byKind(docs, "HTTPRoute")
@@ -81,10 +99,11 @@ func TestGatewayRoutesAgreeWithTheLocalGateway(t *testing.T) {
 					t.Errorf("WebSocket route request timeout = %v, want 0s (none)", got)
 				}
 			} else {
+				// Functions and the web client alike: through Knative's internal ingress.
 				host := fmt.Sprint(dig(rule, "filters", 0, "urlRewrite", "hostname"))
 				target, _, _ = strings.Cut(host, ".")
 				if !strings.HasSuffix(host, ".parley.svc.cluster.local") {
-					t.Errorf("rule rewrites Host to %q, want <function>.parley.svc.cluster.local", host)
+					t.Errorf("rule rewrites Host to %q, want <service>.parley.svc.cluster.local", host)
 				}
 			}
 			for _, m := range dig(rule, "matches").([]any) {
@@ -118,6 +137,9 @@ func TestGatewayRoutesAgreeWithTheLocalGateway(t *testing.T) {
 		}
 	}
 	paths = append(paths, "/v1/ws", "/v1/usersx", "/v1/conversations/c1/members", "/v1/conversations/c1/messages/m1")
+	// The web client's paths, and API paths no route takes (web on the Gateway, then 404).
+	paths = append(paths, "/", "/index.html", "/chats/c1", "/assets/index-abc123.js", "/favicon.svg",
+		"/v1", "/v1/", "/v1/nothing", "/v1/nothing/x", "/.well-known/nothing", "/v1x", "/v10/x")
 	// Gateway API ignores a prefix's trailing slash: "/v1/auth/" also matches "/v1/auth" itself,
 	// which the local gateway answers 404 and the Gateway sends to identity (which answers 404).
 	// That is the one difference allowed.
@@ -129,11 +151,31 @@ func TestGatewayRoutesAgreeWithTheLocalGateway(t *testing.T) {
 			}
 		}
 	}
+	web := 0
+	for _, m := range ms {
+		if m.target == webTarget {
+			web++
+		}
+	}
+	if web == 0 {
+		t.Error("no HTTPRoute rule sends anything to the web client")
+	}
+	// The Host rewrite reaches a Knative Service only through the internal ingress when the
+	// Service is cluster-local, as every routed function is with the Gateway on.
+	for name, svc := range byKind(docs, "Service") {
+		if svc["apiVersion"] == "serving.knative.dev/v1" &&
+			dig(svc, "metadata", "labels", "networking.knative.dev/visibility") != "cluster-local" {
+			t.Errorf("Knative Service %s is not cluster-local with the Gateway on", name)
+		}
+	}
 	n := 0
 	for _, p := range paths {
-		for _, method := range []string{"GET", "POST", "PATCH", "DELETE"} {
-			want, wok := tab.Lookup(method, p)
+		for _, method := range []string{"GET", "HEAD", "POST", "PATCH", "DELETE"} {
+			want, wok := localGateway(tab, method, p)
 			got, gok := gatewayLookup(ms, method, p)
+			if got == webTarget && webui.IsAPIPath(p) {
+				got, gok = "", false // parley-web's 404
+			}
 			if !wok && gok && bare[p] == got {
 				continue
 			}

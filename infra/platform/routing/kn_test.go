@@ -56,7 +56,16 @@ type scaleValues struct {
 	Gateway struct {
 		Enabled bool `json:"enabled"`
 	} `json:"gateway"`
+	Web struct {
+		Enabled              bool      `json:"enabled"`
+		ContainerConcurrency int       `json:"containerConcurrency"`
+		Scale                scale     `json:"scale"`
+		Resources            resources `json:"resources"`
+	} `json:"web"`
 }
+
+// webTimeoutSeconds is templates/web.yaml's timeoutSeconds (not a value).
+const webTimeoutSeconds = 30
 
 type scale struct {
 	Min            int    `json:"min"`
@@ -90,12 +99,20 @@ func knCommands(v *routing.Values, s scaleValues) string {
 		return strings.Join(parts, ",")
 	}
 
-	w("### Functions (one Knative Service each)\n\n```sh\n")
-	for _, k := range knServices(v, s) {
+	for i, k := range knServices(v, s) {
+		if i == 0 {
+			w("### Functions (one Knative Service each)\n\n```sh\n")
+		}
+		if k.image == "parley-web" {
+			w("```\n\n### The web client\n\n")
+			w("`cmd/parley-web` serving the build of `web/` (the image carries it). It belongs on the API host (it calls the API on its own origin): the chart's `parley-api` HTTPRoute sends it every `GET`/`HEAD` that no API route takes; without that route, your ingress must do the same.\n\n```sh\n")
+		}
 		w("kn service create %s --namespace %s \\\n", k.name, ns)
-		w("  --image %s/%s:%s \\\n", s.Image.Registry, k.name, s.Image.Tag)
-		w("  --env-from config-map:parley-config --env-from secret:%s \\\n", s.Secrets.Name)
-		w("  --mount /etc/parley/rules=cm:parley-rules \\\n")
+		w("  --image %s/%s:%s \\\n", s.Image.Registry, k.image, s.Image.Tag)
+		if k.function {
+			w("  --env-from config-map:parley-config --env-from secret:%s \\\n", s.Secrets.Name)
+			w("  --mount /etc/parley/rules=cm:parley-rules \\\n")
+		}
 		w("  --scale-min %d --scale-max %d --scale-target %d --scale-metric concurrency", k.min, k.max, k.target)
 		if k.window != "" {
 			w(" --scale-window %s", k.window)
@@ -109,7 +126,10 @@ func knCommands(v *routing.Values, s scaleValues) string {
 		if k.burst != "" {
 			w("  --annotation-revision autoscaling.knative.dev/target-burst-capacity=%s \\\n", k.burst)
 		}
-		w("  --label app.kubernetes.io/part-of=parley --label-revision app.kubernetes.io/component=function")
+		w("  --label app.kubernetes.io/part-of=parley")
+		if k.function {
+			w(" --label-revision app.kubernetes.io/component=function")
+		}
 		if k.clusterLocal {
 			w(" \\\n  --cluster-local")
 		}
@@ -165,7 +185,8 @@ func knCommands(v *routing.Values, s scaleValues) string {
 
 // knService is what a kn service create says about one function.
 type knService struct {
-	name                          string
+	name, image                   string
+	function                      bool // env, rules mount and the component label of a function
 	min, max, target              int
 	concurrency, timeout          int
 	window, scaleDownDelay, burst string
@@ -173,7 +194,8 @@ type knService struct {
 	clusterLocal                  bool
 }
 
-// knServices applies values.yaml's defaults and hotFunctions overrides as functions.yaml does.
+// knServices applies values.yaml's defaults and hotFunctions overrides as functions.yaml does, and
+// adds the web client's Service (web.yaml) last when web.enabled.
 func knServices(v *routing.Values, s scaleValues) []knService {
 	var out []knService
 	for _, f := range s.Functions {
@@ -182,7 +204,7 @@ func knServices(v *routing.Values, s scaleValues) []knService {
 		if f.Scale != nil {
 			sc = *f.Scale
 		}
-		k := knService{name: f.Name, min: sc.Min, max: sc.Max, target: sc.Target, window: sc.Window,
+		k := knService{name: f.Name, image: f.Name, function: true, min: sc.Min, max: sc.Max, target: sc.Target, window: sc.Window,
 			scaleDownDelay: sc.ScaleDownDelay, concurrency: s.FunctionDefaults.ContainerConcurrency,
 			timeout: s.FunctionDefaults.TimeoutSeconds, res: s.FunctionDefaults.Resources,
 			clusterLocal: len(rf.Routes) == 0 || s.Gateway.Enabled}
@@ -206,6 +228,11 @@ func knServices(v *routing.Values, s scaleValues) []knService {
 			k.burst = h.TargetBurstCapacity
 		}
 		out = append(out, k)
+	}
+	if w := s.Web; w.Enabled {
+		out = append(out, knService{name: "web", image: "parley-web", min: w.Scale.Min, max: w.Scale.Max,
+			target: w.Scale.Target, concurrency: w.ContainerConcurrency, timeout: webTimeoutSeconds,
+			res: w.Resources, clusterLocal: s.Gateway.Enabled})
 	}
 	return out
 }
@@ -255,6 +282,9 @@ func TestDeployDocKnCommandsMatchValues(t *testing.T) {
 			t.Errorf("no kn service create for %s", f.Name)
 		}
 	}
+	if s.Web.Enabled && !strings.Contains(want, "kn service create web ") {
+		t.Error("no kn service create for the web client")
+	}
 	for _, tr := range v.Triggers {
 		if !strings.Contains(want, " "+tr.Name+" ") && !strings.Contains(want, "# "+tr.Name+":") {
 			t.Errorf("trigger %s missing", tr.Name)
@@ -265,6 +295,9 @@ func TestDeployDocKnCommandsMatchValues(t *testing.T) {
 	chart := byKind(renderChart(t), "Service")
 	for _, k := range knServices(v, s) {
 		svc := chart[k.name]
+		if img := fmt.Sprint(dig(svc, "spec", "template", "spec", "containers", 0, "image")); img != s.Image.Registry+"/"+k.image+":"+s.Image.Tag {
+			t.Errorf("%s: chart image %s, kn image %s/%s:%s", k.name, img, s.Image.Registry, k.image, s.Image.Tag)
+		}
 		ann := func(a string) string {
 			return fmt.Sprint(dig(svc, "spec", "template", "metadata", "annotations", "autoscaling.knative.dev/"+a))
 		}

@@ -49,6 +49,14 @@ func TestChartValuesRouteTheAPI(t *testing.T) {
 		{"GET", "/v1/files/f1", "files"},
 		{"GET", "/v1/presence", "realtime"},
 		{"GET", "/v1/calls/ice-servers", "realtime"},
+		// v1.1 (issue 14).
+		{"PATCH", "/v1/messages/m1", "annotate"},
+		{"PUT", "/v1/messages/m1/reactions/%F0%9F%91%8D", "annotate"},
+		{"DELETE", "/v1/messages/m1/reactions/heart", "annotate"},
+		{"PUT", "/v1/conversations/c1/pins/m1", "annotate"},
+		{"GET", "/v1/conversations/c1/pins", "annotate"},
+		{"GET", "/v1/conversations/c1/read-by", "conversations"},
+		{"GET", "/v1/search/messages", "search"},
 	}
 	for _, c := range cases {
 		got, ok := tab.Lookup(c.method, c.path)

@@ -251,6 +251,7 @@ func chatFlags(fs *flag.FlagSet, ch *run.ChatConfig, duration time.Duration) {
 	fs.DurationVar(&ch.Duration, "duration", duration, "sending time")
 	fs.StringVar(&ch.Transport, "transport", "ws", "send over ws or http (receiving is always ws)")
 	fs.DurationVar(&ch.Grace, "grace", 10*time.Second, "wait for late answers and deliveries before counting losses")
+	fs.StringVar(&ch.CPUDataDir, "cpu-data-dir", "", "the platform's DATA_DIR: report CPU µs per acked message of each process with a pid file there, of PostgreSQL, Redis and this tool (quiet machine only)")
 	fs.BoolVar(&ch.Ack.EveryPush, "ack-every-push", false, "ack every message push at once, as docs/protocol.md tells clients (default: cumulative acks every 200 ms)")
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -83,18 +84,23 @@ func chat(ctx context.Context, c ChatConfig, progress Progress, r *report.Report
 		duringDone.Add(1)
 		go func() { defer duringDone.Done(); during(duringCtx) }()
 	}
+	var cpuBefore cpuSnapshot
+	tick := clockTick()
+	if c.CPUDataDir != "" {
+		cpuBefore = takeCPU(filepath.Join(c.CPUDataDir, "run"), tick)
+	}
 	runStart := time.Now()
 	// Open-loop schedule: on each tick send whatever is due by now, so a late tick is caught up and
 	// the offered rate stays R whatever the tick granularity.
 	total := int(c.Rate * c.Duration.Seconds())
-	tick := time.NewTicker(max(time.Millisecond, time.Duration(float64(time.Second)/c.Rate)))
+	ticker := time.NewTicker(max(time.Millisecond, time.Duration(float64(time.Second)/c.Rate)))
 	sent := 0
 send:
 	for sent < total {
 		select {
 		case <-ctx.Done():
 			break send
-		case <-tick.C:
+		case <-ticker.C:
 		}
 		due := min(total, int(time.Since(runStart).Seconds()*c.Rate)+1)
 		for ; sent < due; sent++ {
@@ -110,7 +116,7 @@ send:
 			progress("sent", sent, total)
 		}
 	}
-	tick.Stop()
+	ticker.Stop()
 	for _, q := range queues {
 		close(q)
 	}
@@ -128,10 +134,20 @@ send:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	// CPU from the first send until every message was answered and delivered (or the grace ended):
+	// the work of the messages, not of the setup or the history reads below.
+	var cpuUsedBy map[string]time.Duration
+	cpuWindow := time.Since(runStart)
+	if cpuBefore != nil {
+		cpuUsedBy = cpuUsed(cpuBefore, takeCPU(filepath.Join(c.CPUDataDir, "run"), tick))
+	}
 	setConnFigures(r, conns, cst)
 	hist := readHistories(ctx, h, users, members, convs)
 	f := tr.settle(hist)
 	f.set(r)
+	if cpuUsedBy != nil {
+		setCPUFigures(r, cpuUsedBy, f.Acked, cpuWindow)
+	}
 	r.Set("throughput_msg_s", float64(f.Acked)/sendTime.Seconds())
 	return historyError(hist)
 }

@@ -174,6 +174,8 @@ type ChatConfig struct {
 	Transport string // "ws" or "http"
 	Grace     time.Duration
 	Ack       AckMode
+	// CPUDataDir, when set, is the platform's DATA_DIR: the report gets cpu_us_per_msg.<process>.
+	CPUDataDir string
 }
 
 // Validate checks the chat settings.

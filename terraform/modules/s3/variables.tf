@@ -8,7 +8,7 @@ variable "bucket_name" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Browser origins allowed to PUT/GET with presigned URLs (e.g. https://app.parley.example). Empty: no CORS rule."
+  description = "Browser origins allowed to PUT/GET with presigned URLs (e.g. https://api.parley.example, where the chart serves the web client). Empty: no CORS rule."
   type        = list(string)
   default     = []
   validation {

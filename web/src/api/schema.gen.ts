@@ -595,6 +595,105 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        /** The conversation's pins, newest first (v1.1) */
+        get: operations["listPins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/pins/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+                /** @description a message id of the conversation */
+                message_id: components["parameters"]["PinMessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pin a message (v1.1)
+         * @description Group: owner/admin (members 403); direct: any member; strangers 404; a message not of this
+         *     conversation 404; a revoked or erased message 409 `conflict`; a 51st pin 409 `limit_exceeded`.
+         *     Already pinned: 200 with the same pin, nothing emitted. Fact `im.conversation.pinned`, push
+         *     `pins.updated`. Revoking or erasing a pinned message unpins it.
+         */
+        put: operations["pinMessage"];
+        post?: never;
+        /**
+         * Unpin a message (v1.1)
+         * @description Idempotent; who may as for PUT. A real unpin emits fact `im.conversation.pinned` (pinned false) and push `pins.updated`.
+         */
+        delete: operations["unpinMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/read-by": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Who has read seq N (v1.1 group read receipts)
+         * @description The members whose read position is at or past `seq`, by user id (docs/v1.1-read-receipts.md). Members only; strangers 404.
+         */
+        get: operations["readBy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/search/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find messages by text (v1.1)
+         * @description The messages history would show the caller, in conversations the caller is a member of now
+         *     (`conversation_id` narrows to one; a stranger gets 404). `q` (trimmed; outside 2-100 chars 400)
+         *     matches a substring of the current text: no word splitting, Unicode simple case folding, `%` and
+         *     `_` literal; revoked and erased messages never match, edited ones only by their current text.
+         *     Newest first by `(created_at, id)`; `before` is the id of the last message of the previous page.
+         */
+        get: operations["searchMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/{id}/revoke": {
         parameters: {
             query?: never;
@@ -609,10 +708,71 @@ export type paths = {
         put?: never;
         /**
          * Recall a message
-         * @description The sender within the revoke window (default 2 min), the owner or an admin any time. Answers the message with `status:"revoked"` and its content cleared.
+         * @description The sender within the revoke window (default 2 min), the owner or an admin any time. Answers the
+         *     message with `status:"revoked"` and its content cleared. v1.1: a revoked message is no longer found
+         *     by search and, if pinned, is unpinned in the same transaction (fact `im.conversation.pinned` with
+         *     `pinned:false`, push `pins.updated`).
          */
         post: operations["revokeMessage"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit a text message (v1.1)
+         * @description The sender only (other members 403, strangers 404 as for a missing message), `type:"text"` only
+         *     (else 400), within the edit window (default 10 min from `created_at`, else 409
+         *     `edit_window_expired`); a revoked or erased message 409 `conflict`. Answers the message with the
+         *     new `text` and `edited_at`; `seq`, `created_at` and `mentions` stay. The same text again answers
+         *     200 and emits nothing. Fact `im.message.edited`, push `message.edited` to every member.
+         */
+        patch: operations["editMessage"];
+        trace?: never;
+    };
+    "/v1/messages/{id}/reactions/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+                /** @description v1.1: a reaction key, URL-escaped: an emoji or short name, 1-32 bytes of UTF-8 without whitespace or control characters, compared byte for byte */
+                key: components["parameters"]["ReactionKey"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add the caller's reaction (v1.1)
+         * @description Members only (strangers 404 as for a missing message). Idempotent: a repeat changes and emits
+         *     nothing. A 21st distinct key on the message 409 `limit_exceeded`; a revoked or erased message
+         *     409 `conflict`. A real change emits fact `im.reaction.changed` and push `reaction`.
+         */
+        put: operations["addReaction"];
+        post?: never;
+        /**
+         * Remove the caller's reaction (v1.1)
+         * @description Idempotent, as PUT; a real remove emits fact `im.reaction.changed` and push `reaction`.
+         */
+        delete: operations["removeReaction"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1142,6 +1302,16 @@ export type components = {
             file_id?: string;
             /** @description any JSON (custom messages) */
             payload?: unknown;
+            /** @description v1.1: the id of a message of the same conversation (any status); else 400 with field reply_to */
+            reply_to?: string;
+            /** @description v1.1: ids of current members, de-duplicated (over 100, an unknown id or a non-member: 400 with field mentions) */
+            mentions?: string[];
+            /** @description v1.1: mention everyone; only the owner or an admin of a group (else 403) */
+            mention_all?: boolean;
+        };
+        /** @description v1.1: body of PATCH /v1/messages/{id} */
+        EditMessageRequest: {
+            text: string;
         };
         ReadRequest: {
             seq: number;
@@ -1185,6 +1355,23 @@ export type components = {
         };
         ReadResponse: {
             read_seq: number;
+        };
+        /** @description v1.1: a pinned message; message is rendered for the caller */
+        Pin: {
+            message: components["schemas"]["Message"];
+            pinned_by: string;
+            /** Format: date-time */
+            pinned_at: string;
+        };
+        PinResponse: {
+            pin: components["schemas"]["Pin"];
+        };
+        PinsResponse: {
+            pins: components["schemas"]["Pin"][];
+        };
+        /** @description v1.1: the members whose read position is at or past the seq asked, by user id */
+        ReadByResponse: {
+            user_ids: string[];
         };
         PresenceResponse: {
             presence: components["schemas"]["Presence"][];
@@ -1480,6 +1667,10 @@ export type components = {
         ConversationID: string;
         /** @description a message id */
         MessageID: string;
+        /** @description v1.1: a reaction key, URL-escaped: an emoji or short name, 1-32 bytes of UTF-8 without whitespace or control characters, compared byte for byte */
+        ReactionKey: string;
+        /** @description a message id of the conversation */
+        PinMessageID: string;
         /** @description a contact request id */
         RequestID: string;
         /** @description a file id */
@@ -2618,6 +2809,158 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    listPins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the pins */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pinMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+                /** @description a message id of the conversation */
+                message_id: components["parameters"]["PinMessageID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the pin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unpinMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+                /** @description a message id of the conversation */
+                message_id: components["parameters"]["PinMessageID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description not pinned (any more) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    readBy: {
+        parameters: {
+            query: {
+                seq: number;
+            };
+            header?: never;
+            path: {
+                /** @description a conversation id */
+                id: components["parameters"]["ConversationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the readers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadByResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    searchMessages: {
+        parameters: {
+            query: {
+                q: string;
+                conversation_id?: string;
+                /** @description the id of the last message of the previous page (exclusive) */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of matching messages, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     revokeMessage: {
         parameters: {
             query?: never;
@@ -2641,6 +2984,107 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    editMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description the message as edited */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+                /** @description v1.1: a reaction key, URL-escaped: an emoji or short name, 1-32 bytes of UTF-8 without whitespace or control characters, compared byte for byte */
+                key: components["parameters"]["ReactionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the message as the caller sees it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a message id */
+                id: components["parameters"]["MessageID"];
+                /** @description v1.1: a reaction key, URL-escaped: an emoji or short name, 1-32 bytes of UTF-8 without whitespace or control characters, compared byte for byte */
+                key: components["parameters"]["ReactionKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the message as the caller sees it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];

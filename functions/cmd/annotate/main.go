@@ -1,0 +1,12 @@
+// Command annotate runs the annotate function alone (its Knative image): edits, reactions and pins.
+// Environment: boot.Env (MIGRATE=true applies migrations at start) and wire.Annotate's settings.
+package main
+
+import (
+	"os"
+
+	"github.com/parley-im/parley/functions/internal/boot"
+	"github.com/parley-im/parley/functions/internal/wire"
+)
+
+func main() { boot.Main("annotate", boot.Env(os.Getenv), wire.Annotate) }
