@@ -46,6 +46,10 @@ type Config struct {
 	// again, as only a new message's fact can repair deliveries lost in a broker outage.
 	MaxUndelivered int
 	DeliveryStall  time.Duration
+	// HTTPQueueDeadline: an HTTP send still queued for its group commit this long after it arrived is
+	// refused (unavailable, Retry-After 1s), as the edge's command deadline does for WebSocket sends;
+	// default 1s. Without it an overloaded send answered its refusals only after seconds.
+	HTTPQueueDeadline time.Duration
 	// MaxMentions bounds a message's mentions (after de-duplication); default 100.
 	MaxMentions int
 }
@@ -97,6 +101,9 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.DeliveryStall <= 0 {
 		cfg.DeliveryStall = 3 * time.Second
 	}
+	if cfg.HTTPQueueDeadline <= 0 {
+		cfg.HTTPQueueDeadline = time.Second
+	}
 	if cfg.MaxMentions <= 0 {
 		cfg.MaxMentions = 100
 	}
@@ -125,7 +132,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, userID string) er
 	if err := serve.Decode(w, r, &body); err != nil {
 		return err
 	}
-	msg, created, err := h.Send(r.Context(), events.SendCommand{UserID: userID, ConversationID: r.PathValue("id"), SendMessage: body})
+	ctx := serve.WithCommandDeadline(r.Context(), time.Now().Add(h.cfg.HTTPQueueDeadline))
+	msg, created, err := h.Send(ctx, events.SendCommand{UserID: userID, ConversationID: r.PathValue("id"), SendMessage: body})
+	if errors.Is(err, serve.ErrExpired) {
+		return errQueued
+	}
 	if err != nil {
 		return err
 	}

@@ -662,3 +662,40 @@ func TestSendsExpiredInTheQueueAreNotStored(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP send still queued for its commit past HTTPQueueDeadline is refused at once (503
+// unavailable, Retry-After 1) and not stored; the same send within the deadline is stored.
+func TestHTTPSendQueuedPastItsDeadlineIsRefused(t *testing.T) {
+	post := func(hh http.Handler, user, conv, cmid string) (int, string, string) {
+		req := httptest.NewRequest("POST", "/v1/conversations/"+conv+"/messages",
+			strings.NewReader(`{"client_msg_id":"`+cmid+`","type":"text","text":"x"}`))
+		req = req.WithContext(mt.As(req.Context(), user))
+		rec := httptest.NewRecorder()
+		hh.ServeHTTP(rec, req)
+		return rec.Code, rec.Header().Get("Retry-After"), rec.Body.String()
+	}
+	// A deadline of 1ns has passed by the time any commit takes the message.
+	h, pub, hh := newSend(t, send.Config{HTTPQueueDeadline: time.Nanosecond})
+	pool := poolOf(t, h)
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	code, retry, body := post(hh, users[0], conv, "late")
+	if code != 503 || retry != "1" || !strings.Contains(body, `"unavailable"`) {
+		t.Fatalf("queued past its deadline: %d Retry-After %q %s", code, retry, body)
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE conversation_id = $1`, conv).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d messages stored (%v), want none", n, err)
+	}
+	if got := len(pub.Published(events.TypeMessageCreated)); got != 0 {
+		t.Fatalf("%d facts published for a refused send", got)
+	}
+
+	h2, _, hh2 := newSend(t, send.Config{})
+	pool2 := poolOf(t, h2)
+	users2 := mt.Users(t, pool2, 2)
+	conv2 := mt.Group(t, pool2, users2...)
+	if code, _, body := post(hh2, users2[0], conv2, "in-time"); code != 201 {
+		t.Fatalf("in-time send: %d %s", code, body)
+	}
+}

@@ -169,6 +169,11 @@ func (s *store) parent(ctx context.Context, conversationID, userID, id string) (
 var errBehind = &events.Error{Code: events.CodeUnavailable, RetryAfter: time.Second,
 	Message: "overloaded: this conversation's deliveries are behind; retry shortly with the same client_msg_id"}
 
+// errQueued refuses an HTTP send that waited past Config.HTTPQueueDeadline for its commit: nothing
+// was stored.
+var errQueued = &events.Error{Code: events.CodeUnavailable, RetryAfter: time.Second,
+	Message: "overloaded: the send waited too long to be stored and was not; retry shortly with the same client_msg_id"}
+
 // original returns the message a sender already stored under clientMsgID.
 func (s *store) original(ctx context.Context, senderID, clientMsgID string) (events.Message, error) {
 	m, err := messaging.ScanMessage(s.pool.QueryRow(ctx, `SELECT `+messaging.MessageColumns+` FROM `+messaging.MessageFrom+`

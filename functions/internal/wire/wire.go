@@ -145,7 +145,7 @@ func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 }
 
 // Send is the send function. Settings: MAX_TEXT_CHARS (4000), MAX_UNDELIVERED (50), DELIVERY_STALL
-// (3s), MAX_MENTIONS (100), FAULT_SEND_SKIP_PUBLISH ("true": the
+// (3s), HTTP_SEND_QUEUE_DEADLINE (1s), MAX_MENTIONS (100), FAULT_SEND_SKIP_PUBLISH ("true": the
 // fault-test hook that stops between commit and publish; never in production).
 func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	opts, err := d.Guarded(ctx)
@@ -156,9 +156,13 @@ func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	queueDeadline, err := d.Cfg.Duration("HTTP_SEND_QUEUE_DEADLINE", 0)
+	if err != nil {
+		return nil, err
+	}
 	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0),
 		MaxMentions:   d.Cfg.Int("MAX_MENTIONS", 0),
-		DeliveryStall: stall, Topic: d.Cfg.BrokerTopic, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
+		DeliveryStall: stall, HTTPQueueDeadline: queueDeadline, Topic: d.Cfg.BrokerTopic, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
 	return send.New(cfg, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, opts)
