@@ -239,4 +239,15 @@ describe.sequential('the web client', () => {
     await tid(alice.page, 'auth-username').waitFor();
     expect(errors).toEqual([]);
   });
+
+  test('sign in again with the keyboard alone: Tab between the fields, Enter submits', async () => {
+    await tid(alice.page, 'auth-username').focus();
+    await alice.page.keyboard.type(alice.name);
+    await alice.page.keyboard.press('Tab');
+    await expect.poll(() => alice.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('auth-password');
+    await alice.page.keyboard.type(PASSWORD);
+    await alice.page.keyboard.press('Enter');
+    await expect.poll(() => tid(alice.page, 'me-username').textContent()).toBe(alice.name);
+    expect(errors).toEqual([]);
+  });
 });
