@@ -19,9 +19,10 @@ import (
 	"github.com/parley-im/parley/functions/internal/serve"
 )
 
-// Outbox republishes unpublished rows (*postgres.Outbox).
+// Outbox republishes unpublished rows and prunes published ones (*postgres.Outbox).
 type Outbox interface {
 	Sweep(ctx context.Context, olderThan time.Duration, limit int) (int, error)
+	Prune(ctx context.Context, retention time.Duration, limit int) (int, error)
 }
 
 // Config of the function. Zero values take the documented defaults.
@@ -33,6 +34,10 @@ type Config struct {
 	// at most MaxBatches (default 20) per trigger.
 	Batch      int
 	MaxBatches int
+	// Retention keeps published outbox rows this long (a trace can still find the fact), then each
+	// sweep deletes up to MaxBatches x PruneBatch of them; defaults 1h and 5000.
+	Retention  time.Duration
+	PruneBatch int
 }
 
 // Deps are the function's clients. Mirror may be nil (Keto not configured).
@@ -68,6 +73,12 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxBatches <= 0 {
 		cfg.MaxBatches = 20
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = time.Hour
+	}
+	if cfg.PruneBatch <= 0 {
+		cfg.PruneBatch = 5000
+	}
 	if d.Mirror == nil {
 		d.Mirror = messaging.NewMirror(nil, d.Log)
 	}
@@ -93,6 +104,26 @@ func (h *Handler) HandleEvent(ctx context.Context, _ event.Event) (*event.Event,
 	return nil, err
 }
 
+// prune deletes published outbox rows past the retention, up to MaxBatches batches; a failure is
+// logged and left to the next sweep.
+func (h *Handler) prune(ctx context.Context) {
+	total := 0
+	for range h.cfg.MaxBatches {
+		n, err := h.d.Outbox.Prune(ctx, h.cfg.Retention, h.cfg.PruneBatch)
+		total += n
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "outbox prune failed; next sweep retries", "err", err)
+			break
+		}
+		if n < h.cfg.PruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		h.d.Log.InfoContext(ctx, "sweep pruned published outbox rows", "rows", total)
+	}
+}
+
 // backfill runs up to MaxBatches batches of the search_text backfill (BackfillSearch); a failure is
 // logged and left to the next sweep.
 func (h *Handler) backfill(ctx context.Context) {
@@ -114,8 +145,8 @@ func (h *Handler) backfill(ctx context.Context) {
 	}
 }
 
-// Sweep republishes stale outbox rows, repairs Keto and backfills search_text; it returns the
-// outbox rows published.
+// Sweep republishes stale outbox rows, prunes old published ones, backfills search_text and repairs
+// Keto; it returns the outbox rows published.
 func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	for range h.cfg.MaxBatches {
@@ -132,6 +163,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 		h.republished.Add(ctx, int64(total))
 		h.d.Log.WarnContext(ctx, "sweep republished outbox rows", "rows", total)
 	}
+	h.prune(ctx)
 	h.backfill(ctx)
 	if n, err := h.d.Mirror.Repair(ctx, h.d.Pool, h.cfg.OlderThan, h.cfg.Batch); err != nil {
 		h.d.Log.WarnContext(ctx, "keto repair failed; next sweep retries", "err", err)

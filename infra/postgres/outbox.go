@@ -136,6 +136,18 @@ func (o *Outbox) Sweep(ctx context.Context, olderThan time.Duration, limit int) 
 	return n, err
 }
 
+// Prune deletes up to limit rows published more than retention ago (oldest first) and returns how
+// many. Unpublished rows are never touched, however old: they are the sweep's to publish.
+func (o *Outbox) Prune(ctx context.Context, retention time.Duration, limit int) (int, error) {
+	tag, err := o.pool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+		WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)
+		ORDER BY published_at LIMIT $2)`, retention.Seconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("outbox prune: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // Relay publishes committed outbox events in the background, in the order they were handed over,
 // so a caller can answer as soon as its transaction commits: the publish and the "mark published"
 // update leave the request's critical path (for an ordered trigger, the partition's). One goroutine

@@ -157,3 +157,49 @@ func TestRelayPublishesInOrderAndLeavesFailuresToSweep(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// Prune deletes published rows older than the retention, oldest first and at most limit, and never
+// an unpublished row, however old.
+func TestPruneDeletesOnlyOldPublishedRows(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.New(t)
+	ob := postgres.NewOutbox(pool, &recorder{}, "broker", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for i := range 6 {
+		id := fmt.Sprintf("p%d", i)
+		if err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return ob.Add(ctx, tx, fact(t, id)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// p0-p2 published 3, 2 and 1 hours ago, p3 a minute ago; p4 unpublished for 5 hours; p5 fresh.
+	for id, age := range map[string]string{"p0": "3 hours", "p1": "2 hours", "p2": "1 hour 1 minute", "p3": "1 minute"} {
+		if _, err := pool.Exec(ctx, `UPDATE outbox SET published_at = now() - $2::interval WHERE id = $1`, id, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE outbox SET created_at = now() - interval '5 hours' WHERE id = 'p4'`); err != nil {
+		t.Fatal(err)
+	}
+	left := func() []string {
+		rows, err := pool.Query(ctx, `SELECT id FROM outbox ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if n, err := ob.Prune(ctx, time.Hour, 2); err != nil || n != 2 {
+		t.Fatalf("first prune: %d, %v; want the 2 oldest", n, err)
+	}
+	if got := fmt.Sprint(left()); got != "[p2 p3 p4 p5]" {
+		t.Fatalf("after the first prune: %s", got)
+	}
+	if n, err := ob.Prune(ctx, time.Hour, 100); err != nil || n != 1 {
+		t.Fatalf("second prune: %d, %v; want p2", n, err)
+	}
+	if got := fmt.Sprint(left()); got != "[p3 p4 p5]" {
+		t.Fatalf("after the second prune: %s", got)
+	}
+}

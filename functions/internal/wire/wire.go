@@ -223,13 +223,17 @@ func Fanout(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	return fanout.New(cfg, fanout.Deps{Pool: d.Pool, Publisher: d.Writer, Log: d.Log}).Mount(ctx, d.Unguarded())
 }
 
-// Sweep is the sweep function (events only). Settings: SWEEP_OLDER_THAN (5s).
+// Sweep is the sweep function (events only). Settings: SWEEP_OLDER_THAN (5s), OUTBOX_RETENTION (1h).
 func Sweep(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	older, err := d.Cfg.Duration("SWEEP_OLDER_THAN", 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	return sweep.New(sweep.Config{OlderThan: older}, sweep.Deps{Pool: d.Pool, Outbox: d.Outbox, Mirror: mirror(d),
+	retention, err := d.Cfg.Duration("OUTBOX_RETENTION", time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return sweep.New(sweep.Config{OlderThan: older, Retention: retention}, sweep.Deps{Pool: d.Pool, Outbox: d.Outbox, Mirror: mirror(d),
 		Log: d.Log}).Mount(ctx, d.Unguarded())
 }
 
