@@ -40,6 +40,10 @@ type Config struct {
 	KafkaAddr string
 	// Partitions of every topic the platform creates; default 8.
 	Partitions int
+	// KafkaRetention: the in-process broker drops records older than this, as a real broker does by
+	// retention.ms (Knative's broker topics default to 7 days); default 15m, negative keeps every
+	// record. kfake holds every record in memory: measured ~46 MB a minute at 100 msg/s.
+	KafkaRetention time.Duration
 	// IngressAddr is the broker ingress; default 127.0.0.1:8081.
 	IngressAddr string
 	// GatewayAddr is the public HTTP API; default 127.0.0.1:8080. PublicURL defaults to http://GatewayAddr.
@@ -166,6 +170,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Edges == 0 {
 		c.Edges = 1
+	}
+	if c.KafkaRetention == 0 {
+		c.KafkaRetention = 15 * time.Minute
 	}
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = 10 * time.Second

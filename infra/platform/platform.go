@@ -230,6 +230,28 @@ func (p *Platform) built(bin, part, how string) bool {
 	return true
 }
 
+// applyRetention drops records older than r from c every quarter of r (at most every
+// minute): kfake applies log.retention.ms on its own only to topics created with a retention
+// config, and otherwise keeps every record in memory for good. It returns the stop function.
+func applyRetention(c *kfake.Cluster, r time.Duration) (stop func()) {
+	if r <= 0 {
+		return func() {}
+	}
+	t := time.NewTicker(min(r/4, time.Minute))
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c.ApplyRetention()
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
+}
+
 func (p *Platform) addCloser(name string, fn func(context.Context) error) {
 	p.closers = append(p.closers, closer{name: name, fn: fn})
 }
@@ -277,12 +299,17 @@ func (p *Platform) startKafka(ctx context.Context) error {
 		return p.kafkaGate, nil
 	}
 	n, _ := strconv.Atoi(port)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(n), kfake.ListenFn(listen))
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(n), kfake.ListenFn(listen)}
+	if r := p.cfg.KafkaRetention; r > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"log.retention.ms": strconv.FormatInt(r.Milliseconds(), 10)}))
+	}
+	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("kfake on %s (is another platform running?): %w", p.cfg.KafkaAddr, err)
 	}
 	p.kafka = c
-	p.addCloser("kafka", func(context.Context) error { c.Close(); return nil })
+	stopRetention := applyRetention(c, p.cfg.KafkaRetention)
+	p.addCloser("kafka", func(context.Context) error { stopRetention(); c.Close(); return nil })
 	p.Addrs.Kafka = c.ListenAddrs()[0]
 	brokers := []string{p.Addrs.Kafka}
 	v := p.values

@@ -33,6 +33,7 @@
 //	BIN_DIR             bin
 //	RESTART             true             restart children that die
 //	STOP_TIMEOUT        10s              SIGTERM -> SIGKILL for children
+//	KAFKA_RETENTION     15m              the in-process broker drops records older than this (-1s: keep all)
 //	WITHOUT             (empty)          comma list of parts not to start: s3,keto,functions,edges
 //	LOG_LEVEL           info             this process and the children
 //	READY_TIMEOUT       3m               how long to wait for every part to be ready
@@ -198,7 +199,7 @@ func loadConfig() (platform.Config, time.Duration, error) {
 	durs := []struct {
 		key string
 		dst *time.Duration
-	}{{"STOP_TIMEOUT", &cfg.StopTimeout}, {"READY_TIMEOUT", &readyTimeout}}
+	}{{"STOP_TIMEOUT", &cfg.StopTimeout}, {"READY_TIMEOUT", &readyTimeout}, {"KAFKA_RETENTION", &cfg.KafkaRetention}}
 	for _, d := range durs {
 		if v := os.Getenv(d.key); v != "" {
 			x, err := time.ParseDuration(v)
