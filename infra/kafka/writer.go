@@ -19,8 +19,11 @@ type Config struct {
 	Brokers []string
 	// Security is how connections are secured (TLS, SASL); the zero value is plaintext.
 	Security Security
-	// BatchTimeout is how long the writer waits to fill a batch; default 2ms. kafka-go's own default
-	// (1s) adds up to a second to every synchronous publish.
+	// BatchTimeout is how long the writer waits to fill a batch; default 100µs. Every synchronous
+	// publish waits this long (kafka-go's own default, 1s, adds a second to each), and a message takes
+	// three publishes to reach its recipients. A longer wait buys little: one partition of the broker
+	// topic sees a record every few milliseconds even at 2,500 msg/s, and the events of one Publish
+	// call share a batch whatever the timeout.
 	BatchTimeout time.Duration
 	// WriteTimeout bounds one produce request; default 10s.
 	WriteTimeout time.Duration
@@ -42,7 +45,7 @@ func NewWriter(cfg Config) (*Writer, error) {
 		return nil, errors.New("kafka writer: no brokers")
 	}
 	if cfg.BatchTimeout <= 0 {
-		cfg.BatchTimeout = 2 * time.Millisecond
+		cfg.BatchTimeout = 100 * time.Microsecond
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
