@@ -41,20 +41,23 @@ type unackedPush struct {
 
 // consume reads im.delivery with this instance's own consumer group ("socket-edge-<EdgeID>") from
 // the newest offset (the edge only pushes to live connections) and delivers every record. Partitions
-// run in parallel; Deliver never blocks, so one slow client cannot hold a partition.
+// run in parallel; Deliver never blocks, so one slow client cannot hold a partition. Offsets are
+// committed once a second, not per record (measured: a commit per record was 8 % of the edge's CPU at
+// 150 msg/s); a restarted edge reads up to a second again, whose repeats its connections drop by seq.
 func (e *Edge) consume(ctx context.Context) error {
 	start := kafka.LastOffset
 	if e.cfg.DeliveryFromStart {
 		start = kafka.FirstOffset
 	}
 	cons, err := kafka.NewConsumer(kafka.ConsumerConfig{
-		Brokers:     e.cfg.KafkaBrokers,
-		Security:    e.cfg.KafkaSecurity,
-		Topics:      []string{e.cfg.DeliveryTopic},
-		GroupID:     "socket-edge-" + e.cfg.EdgeID,
-		StartOffset: start,
-		MaxWait:     250 * time.Millisecond,
-		Logger:      e.log,
+		Brokers:        e.cfg.KafkaBrokers,
+		Security:       e.cfg.KafkaSecurity,
+		Topics:         []string{e.cfg.DeliveryTopic},
+		GroupID:        "socket-edge-" + e.cfg.EdgeID,
+		StartOffset:    start,
+		MaxWait:        250 * time.Millisecond,
+		CommitInterval: time.Second,
+		Logger:         e.log,
 	})
 	if err != nil {
 		return err
