@@ -54,6 +54,9 @@ type ConsumerConfig struct {
 	Propagator propagation.TextMapPropagator
 	// Logger for rebalances and retried failures; default slog.Default().
 	Logger *slog.Logger
+	// Tails, when set, serves the claimed partitions from windows shared with the other consumers
+	// of this process (see Tails): for many groups on one topic in one process.
+	Tails *Tails
 }
 
 func (c *ConsumerConfig) setDefaults() error {
@@ -118,14 +121,14 @@ type Claim struct {
 	Topic     string
 	Partition int
 
-	r      *kafka.Reader
+	fetch  func(context.Context) (kafka.Message, error)
 	prop   propagation.TextMapPropagator
 	commit func(topic string, partition int, next int64) // nil without a group
 }
 
 // Fetch blocks for the next record of the partition, in offset order.
 func (c *Claim) Fetch(ctx context.Context) (Message, error) {
-	m, err := c.r.FetchMessage(ctx)
+	m, err := c.fetch(ctx)
 	if err != nil {
 		return Message{}, err
 	}
@@ -214,21 +217,21 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, topic string, partition i
 	stop := context.AfterFunc(gctx, cancel)
 	defer stop()
 
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   c.cfg.Brokers,
-		Topic:     topic,
-		Partition: partition,
-		MinBytes:  1,
-		MaxBytes:  c.cfg.MaxBytes,
-		MaxWait:   c.cfg.MaxWait,
-		Dialer:    c.cfg.Security.dialer(),
-	})
-	defer r.Close()
-	if err := r.SetOffset(offset); err != nil {
-		c.cfg.Logger.Error("set offset", "topic", topic, "partition", partition, "err", err)
-		return
+	claim := &Claim{Topic: topic, Partition: partition, prop: c.cfg.Propagator}
+	if c.cfg.Tails != nil {
+		f := &tailFetcher{ts: c.cfg.Tails, topic: topic, partition: partition, pos: offset,
+			own: func(o int64) (*kafka.Reader, error) { return c.reader(topic, partition, o) }}
+		defer f.close()
+		claim.fetch = f.fetch
+	} else {
+		r, err := c.reader(topic, partition, offset)
+		if err != nil {
+			c.cfg.Logger.Error("set offset", "topic", topic, "partition", partition, "err", err)
+			return
+		}
+		defer r.Close()
+		claim.fetch = r.FetchMessage
 	}
-	claim := &Claim{Topic: topic, Partition: partition, r: r, prop: c.cfg.Propagator}
 	if cm != nil {
 		claim.commit = cm.mark
 		// Commit what this partition finished before the generation's connection goes away.
@@ -238,6 +241,24 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, topic string, partition i
 		c.cfg.Logger.Error("partition consumer stopped", "group", c.cfg.GroupID, "topic", topic,
 			"partition", partition, "err", err)
 	}
+}
+
+// reader is a partition reader positioned at offset (or a FirstOffset/LastOffset constant).
+func (c *Consumer) reader(topic string, partition int, offset int64) (*kafka.Reader, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:   c.cfg.Brokers,
+		Topic:     topic,
+		Partition: partition,
+		MinBytes:  1,
+		MaxBytes:  c.cfg.MaxBytes,
+		MaxWait:   c.cfg.MaxWait,
+		Dialer:    c.cfg.Security.dialer(),
+	})
+	if err := r.SetOffset(offset); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 func (c *Consumer) runUngrouped(ctx context.Context, fn ClaimFunc) error {

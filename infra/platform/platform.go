@@ -554,7 +554,11 @@ func (p *Platform) startEventing(context.Context) error {
 		return nil
 	}
 	v := p.values
-	deps := eventing.Deps{Brokers: []string{p.Addrs.Kafka}, Publisher: p.writer, Log: p.log.With("part", "eventing")}
+	// Every trigger and source reads through one shared tail per partition (kafka.Tails): seven
+	// triggers on the broker topic fetched each record seven times.
+	tails := kafka.NewTails(kafka.TailsConfig{Brokers: []string{p.Addrs.Kafka}, Logger: p.log.With("part", "eventing")})
+	p.addCloser("shared tails", func(context.Context) error { tails.Close(); return nil })
+	deps := eventing.Deps{Brokers: []string{p.Addrs.Kafka}, Tails: tails, Publisher: p.writer, Log: p.log.With("part", "eventing")}
 	url := func(fn string) string { return "http://" + p.Addrs.Functions[fn] + "/" }
 	for _, t := range v.Triggers {
 		del, err := p.deliveryOf(t.Delivery)

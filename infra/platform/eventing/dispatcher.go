@@ -56,7 +56,10 @@ type Deps struct {
 	Brokers []string
 	// Security is how the dispatcher's consumer reaches the brokers (the local platform's kfake is
 	// plaintext: the zero value).
-	Security  kafka.Security
+	Security kafka.Security
+	// Tails, when set, are shared with the other dispatchers of this process, so each record of a
+	// topic is fetched once for all of their consumer groups (kafka.Tails); nil fetches per group.
+	Tails     *kafka.Tails
 	Publisher Publisher
 	Client    *http.Client
 	Log       *slog.Logger
@@ -151,6 +154,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		SessionTimeout:    d.deps.SessionTimeout,
 		HeartbeatInterval: d.deps.HeartbeatInterval,
 		CommitInterval:    d.deps.CommitInterval,
+		Tails:             d.deps.Tails,
 	})
 	if err != nil {
 		return err
