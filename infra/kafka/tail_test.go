@@ -44,7 +44,7 @@ func TestTailsServeEveryGroupEveryRecordInOrder(t *testing.T) {
 	defer cancel()
 	var mu sync.Mutex
 	seen := map[string]map[string][]string{} // group -> key -> ids
-	gate := make(chan struct{})               // the slow group waits here after its first record
+	gate := make(chan struct{})              // the slow group waits here after its first record
 	var wg sync.WaitGroup
 	for _, g := range []string{"fast-a", "fast-b", "slow"} {
 		seen[g] = map[string][]string{}
