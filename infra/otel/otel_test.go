@@ -21,6 +21,10 @@ func TestLogsCarryTraceIDAndMetricsAreExposed(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(LogHandler(slog.NewJSONHandler(&buf, nil)))
 	sctx, span := tel.Tracer.Tracer("t").Start(ctx, "op")
+	if span.IsRecording() || !span.SpanContext().IsValid() {
+		t.Fatalf("without an exporter a span must carry ids but record nothing: recording=%v valid=%v",
+			span.IsRecording(), span.SpanContext().IsValid())
+	}
 	log.InfoContext(sctx, "inside")
 	span.End()
 	log.InfoContext(ctx, "outside")
