@@ -66,22 +66,42 @@ func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error {
 // Flush publishes committed events and marks them published. An error is logged and swallowed: the
 // state change is committed, and Sweep will publish what is left.
 func (o *Outbox) Flush(ctx context.Context, evs ...event.Event) {
+	if o.publish(ctx, evs...) {
+		o.mark(ctx, ids(evs))
+	}
+}
+
+// publish publishes evs and reports whether it did; a failure is logged and counted (the rows wait
+// for Sweep).
+func (o *Outbox) publish(ctx context.Context, evs ...event.Event) bool {
 	if len(evs) == 0 {
-		return
+		return false
 	}
 	if err := o.pub.Publish(ctx, o.topic, evs...); err != nil {
 		o.publishFailures.Add(ctx, 1)
 		o.log.WarnContext(ctx, "outbox publish failed; the sweep will retry", "events", len(evs), "first_id", evs[0].ID(), "err", err)
+		return false
+	}
+	return true
+}
+
+// mark records the rows of ids as published. Lazy: a mark lost in a server crash only makes the
+// sweep republish (consumers deduplicate).
+func (o *Outbox) mark(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
 		return
 	}
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = e.ID()
-	}
-	// Lazy: a mark lost in a server crash only makes the sweep republish (consumers deduplicate).
 	if err := ExecLazy(ctx, o.pool, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
 		o.log.WarnContext(ctx, "outbox mark published failed; the sweep will republish", "err", err)
 	}
+}
+
+func ids(evs []event.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID()
+	}
+	return out
 }
 
 // Sweep publishes up to limit rows left unpublished for longer than olderThan, oldest first, and
@@ -151,16 +171,24 @@ func (o *Outbox) Prune(ctx context.Context, retention time.Duration, limit int) 
 // Relay publishes committed outbox events in the background, in the order they were handed over,
 // so a caller can answer as soon as its transaction commits: the publish and the "mark published"
 // update leave the request's critical path (for an ordered trigger, the partition's). One goroutine
-// publishes everything queued meanwhile in one call, so under load a publish serves many commits.
-// An event that cannot be queued or published stays in its outbox row for Sweep: nothing is lost,
-// it is only late (and counted, see Outbox).
+// publishes everything queued meanwhile in one call, so under load a publish serves many commits,
+// and marks what it published at most every markEvery in one statement (marking per publish was
+// one transaction per message at moderate rates). An event that cannot be queued or published stays
+// in its outbox row for Sweep: nothing is lost, it is only late (and counted, see Outbox).
 type Relay struct {
 	o     *Outbox
 	queue chan []event.Event
 	idle  chan struct{} // closed and replaced each time the relay has nothing in hand
 	mu    sync.Mutex
-	busy  int // event batches queued or being published
+	busy  int // event batches queued, being published or waiting for their mark
+
+	marks  []string // published, not marked yet (Run's goroutine only)
+	marksN int      // the batches they complete
 }
+
+// markEvery is the longest a published row waits for its mark (the sweep only republishes rows
+// seconds old, so a delay this short never makes it republish).
+const markEvery = 50 * time.Millisecond
 
 // NewRelay returns a relay over o holding at most queue batches; call Run.
 func (o *Outbox) NewRelay(queue int) *Relay {
@@ -188,12 +216,23 @@ func (r *Relay) Enqueue(ctx context.Context, evs ...event.Event) {
 	}
 }
 
-// Run publishes until ctx ends, then publishes what is still queued (with a short grace) and returns.
+// Run publishes until ctx ends, then publishes and marks what is still queued (with a short grace)
+// and returns.
 func (r *Relay) Run(ctx context.Context) {
+	var tick <-chan time.Time
 	for {
 		select {
 		case evs := <-r.queue:
 			r.publish(ctx, evs)
+			switch {
+			case len(r.marks) >= maxRelayBatch:
+				r.mark(ctx)
+			case len(r.marks) > 0 && tick == nil:
+				tick = time.After(markEvery)
+			}
+		case <-tick:
+			tick = nil
+			r.mark(ctx)
 		case <-ctx.Done():
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			defer cancel()
@@ -202,6 +241,7 @@ func (r *Relay) Run(ctx context.Context) {
 				case evs := <-r.queue:
 					r.publish(dctx, evs)
 				default:
+					r.mark(dctx)
 					return
 				}
 			}
@@ -209,10 +249,10 @@ func (r *Relay) Run(ctx context.Context) {
 	}
 }
 
-// maxRelayBatch bounds the events of one publish.
+// maxRelayBatch bounds the events of one publish, and the marks of one statement.
 const maxRelayBatch = 1000
 
-// publish flushes first and whatever else is queued now, in queue order, in one call.
+// publish publishes first and whatever else is queued now, in queue order, in one call.
 func (r *Relay) publish(ctx context.Context, first []event.Event) {
 	all, n := append([]event.Event(nil), first...), 1
 	for len(all) < maxRelayBatch {
@@ -225,8 +265,22 @@ func (r *Relay) publish(ctx context.Context, first []event.Event) {
 		}
 		break
 	}
-	r.o.Flush(context.WithoutCancel(ctx), all...)
-	r.done(n)
+	if !r.o.publish(context.WithoutCancel(ctx), all...) {
+		r.done(n)
+		return
+	}
+	r.marks = append(r.marks, ids(all)...)
+	r.marksN += n
+}
+
+// mark writes the pending marks in one statement.
+func (r *Relay) mark(ctx context.Context) {
+	if len(r.marks) == 0 {
+		return
+	}
+	r.o.mark(context.WithoutCancel(ctx), r.marks)
+	r.done(r.marksN)
+	r.marks, r.marksN = nil, 0
 }
 
 func (r *Relay) done(n int) {
@@ -239,7 +293,8 @@ func (r *Relay) done(n int) {
 	r.mu.Unlock()
 }
 
-// Idle returns a channel closed once nothing is queued or being published (tests wait on it).
+// Idle returns a channel closed once nothing is queued, being published or waiting for its mark
+// (tests wait on it).
 func (r *Relay) Idle() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
