@@ -135,11 +135,13 @@ var errNotJSON = errors.New("frame is not JSON")
 // parseFrame decodes one client frame: errNotJSON for bytes that are not JSON, an invalid_argument
 // error for JSON that is not a frame object.
 func parseFrame(data []byte) (events.Frame, error) {
-	if !json.Valid(data) {
-		return events.Frame{}, errNotJSON
-	}
+	// Unmarshal checks the whole text before decoding: a syntax error is "not JSON" (a separate
+	// json.Valid pass cost a third of the parse, on every ack).
 	var f events.Frame
 	if err := json.Unmarshal(data, &f); err != nil {
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return events.Frame{}, errNotJSON
+		}
 		return events.Frame{}, events.Invalid("frame", "must be an object {type, id?, data?}")
 	}
 	return f, nil

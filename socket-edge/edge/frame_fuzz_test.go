@@ -32,3 +32,34 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+// Text that is not JSON (including JSON followed by anything) is errNotJSON; JSON of another shape
+// is invalid_argument; both as json.Valid decided before the parse stopped calling it.
+func TestParseFrameErrorKinds(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		notJSON bool
+	}{
+		{`not json`, true},
+		{`{"type":"ack"} x`, true},
+		{`{"type":"ack"`, true},
+		{"\xff\xfe{}", true},
+		{`[1,2,3]`, false},
+		{`"ack"`, false},
+		{`{"type":1}`, false},
+	} {
+		_, err := parseFrame([]byte(c.in))
+		if err == nil {
+			t.Fatalf("%q: parsed, want an error", c.in)
+		}
+		if got := errors.Is(err, errNotJSON); got != c.notJSON {
+			t.Fatalf("%q: not-JSON = %v (%v), want %v", c.in, got, err, c.notJSON)
+		}
+		if !c.notJSON && events.AsError(err).Code != events.CodeInvalidArgument {
+			t.Fatalf("%q: %v, want invalid_argument", c.in, err)
+		}
+	}
+	if f, err := parseFrame([]byte(`{"type":"ack","data":{"conversation_id":"c","seq":3}}`)); err != nil || f.Type != "ack" {
+		t.Fatalf("ack frame: %+v, %v", f, err)
+	}
+}
