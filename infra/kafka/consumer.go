@@ -220,7 +220,10 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, topic string, partition i
 	claim := &Claim{Topic: topic, Partition: partition, prop: c.cfg.Propagator}
 	if c.cfg.Tails != nil {
 		f := &tailFetcher{ts: c.cfg.Tails, topic: topic, partition: partition, pos: offset,
-			own: func(o int64) (*kafka.Reader, error) { return c.reader(topic, partition, o) }}
+			own: func(o int64) (*kafka.Reader, error) { return c.reader(topic, partition, o) },
+			resolve: func(ctx context.Context, constant int64) (int64, error) {
+				return c.resolve(ctx, topic, partition, constant)
+			}}
 		defer f.close()
 		claim.fetch = f.fetch
 	} else {
@@ -241,6 +244,24 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, topic string, partition i
 		c.cfg.Logger.Error("partition consumer stopped", "group", c.cfg.GroupID, "topic", topic,
 			"partition", partition, "err", err)
 	}
+}
+
+// resolve returns the partition's first (FirstOffset) or next (LastOffset) offset, asking its leader.
+func (c *Consumer) resolve(ctx context.Context, topic string, partition int, constant int64) (int64, error) {
+	var errs []error
+	for _, b := range c.cfg.Brokers {
+		conn, err := c.cfg.Security.dialer().DialLeader(ctx, "tcp", b, topic, partition)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		defer conn.Close()
+		if constant == FirstOffset {
+			return conn.ReadFirstOffset()
+		}
+		return conn.ReadLastOffset()
+	}
+	return 0, fmt.Errorf("resolve %s/%d: %w", topic, partition, errors.Join(errs...))
 }
 
 // reader is a partition reader positioned at offset (or a FirstOffset/LastOffset constant).

@@ -200,12 +200,22 @@ type tailFetcher struct {
 	partition int
 	pos       int64 // next offset wanted; negative = a start constant, not resolved yet
 	own       func(offset int64) (*kafka.Reader, error)
+	// resolve turns a start constant into the partition's offset, so a group without committed
+	// offsets joins the window at once instead of long-polling on its own reader until its first
+	// record (on an idle platform that was 56 readers instead of 8). On failure the own reader
+	// resolves it.
+	resolve func(ctx context.Context, constant int64) (int64, error)
 
 	t *tail
 	r *kafka.Reader // own reader while behind
 }
 
 func (f *tailFetcher) fetch(ctx context.Context) (kafka.Message, error) {
+	if f.pos < 0 && f.resolve != nil && f.r == nil {
+		if o, err := f.resolve(ctx, f.pos); err == nil {
+			f.pos = o
+		}
+	}
 	for {
 		if f.pos >= 0 && f.t == nil {
 			f.t = f.ts.tail(f.topic, f.partition, f.pos)
