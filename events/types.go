@@ -56,6 +56,11 @@ const (
 	// answers its frame by then, so a function that receives it later drops it unapplied instead of
 	// storing what nobody waits for. Bounds how long a backlog can hold commands.
 	ExtDeadline = "deadline"
+	// ExtPush ("true") marks an im.message.created some member other than the sender could get a
+	// push notification for (has a push device and has not muted the conversation, or is
+	// mentioned), decided when the message is stored. The push trigger filters on it, so the
+	// messages nobody can be pushed cost no dispatch, request or device lookup.
+	ExtPush = "parleypush"
 	// Dead-letter extensions added by the Knative Kafka dispatcher.
 	ExtErrorDest = "knativeerrordest"
 	ExtErrorCode = "knativeerrorcode"

@@ -39,6 +39,7 @@ type queued struct {
 	deadline time.Time   // the command's (zero: none, as on the HTTP path)
 	fact     event.Event // this message's own fact (id = its outbox row's); commit sets its seq
 	seq      int64
+	push     bool // some other member may get a push (events.ExtPush)
 	err      error
 	done     chan struct{}
 }
@@ -111,7 +112,9 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
 		// One statement per message: each is its own transaction, so one failure (a duplicate
 		// client_msg_id, a bad file reference) stays that message's own.
 		for _, q := range batch {
-			q.seq, q.err = g.store.insert(ctx, q.m)
+			var v verdict
+			v, q.err = g.store.insert(ctx, q.m)
+			q.seq, q.push = v.seq, v.push
 		}
 	}
 	var facts []event.Event
@@ -119,6 +122,9 @@ func (g *groupCommit) commit(ctx context.Context, batch []*queued) {
 		if q.err == nil {
 			m := q.m.msg
 			m.Seq = q.seq
+			if q.push { // as the outbox row has it (insertSQL)
+				q.fact.SetExtension(events.ExtPush, "true")
+			}
 			if q.err = q.fact.SetData(event.ApplicationJSON, events.MessageFact{Message: m}); q.err == nil {
 				facts = append(facts, q.fact)
 			}
@@ -179,7 +185,7 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 		return false
 	}
 	for i, q := range batch {
-		q.seq, q.err = vs[i].seq, vs[i].refusal()
+		q.seq, q.push, q.err = vs[i].seq, vs[i].push, vs[i].refusal()
 	}
 	return true
 }

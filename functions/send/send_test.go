@@ -699,3 +699,64 @@ func TestHTTPSendQueuedPastItsDeadlineIsRefused(t *testing.T) {
 		t.Fatalf("in-time send: %d %s", code, body)
 	}
 }
+
+// A message's fact carries parleypush exactly when another member could be pushed it: has a push
+// device and has not muted the conversation, or is mentioned. The published fact and the outbox
+// row (what the sweep republishes) agree.
+func TestFactMarksMessagesSomeMemberCanBePushed(t *testing.T) {
+	h, pub, _ := newSend(t, send.Config{})
+	pool := poolOf(t, h)
+	ctx := context.Background()
+	users := mt.Users(t, pool, 3)
+	conv := mt.Group(t, pool, users...)
+	device := func(user string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO push_devices (user_id, device_id, platform, token) VALUES ($1, 'd1', 'fcm', 't')`, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mute := func(user string, muted bool) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `UPDATE conversation_members SET muted_until = CASE WHEN $3 THEN now() + interval '1 hour' END
+			WHERE conversation_id = $1 AND user_id = $2`, conv, user, muted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendAs := func(id string, mentions ...string) {
+		t.Helper()
+		if _, _, err := h.Send(ctx, events.SendCommand{UserID: users[0], ConversationID: conv,
+			SendMessage: events.SendMessage{ClientMsgID: id, Type: "text", Text: id, Mentions: mentions}}); err != nil {
+			t.Fatalf("send %s: %v", id, err)
+		}
+	}
+	sendAs("nobody-has-a-device")
+	device(users[0])
+	sendAs("only-the-sender-has-one")
+	device(users[1])
+	sendAs("a-member-has-one")
+	mute(users[1], true)
+	sendAs("that-member-muted")
+	sendAs("muted-but-mentioned", users[1])
+	mute(users[1], false)
+	want := map[string]bool{"nobody-has-a-device": false, "only-the-sender-has-one": false, "a-member-has-one": true,
+		"that-member-muted": false, "muted-but-mentioned": true}
+
+	check := func(where string, evs []cloudevents.Event) {
+		t.Helper()
+		if len(evs) != len(want) {
+			t.Fatalf("%s: %d facts, want %d", where, len(evs), len(want))
+		}
+		for _, e := range evs {
+			f, err := events.Decode[events.MessageFact](e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := events.StringExtension(e, events.ExtPush)
+			if w := want[f.Message.ClientMsgID]; (got == "true") != w || (got != "" && got != "true") {
+				t.Errorf("%s: %s has %s=%q, want pushable=%v", where, f.Message.ClientMsgID, events.ExtPush, got, w)
+			}
+		}
+	}
+	check("published", pub.Published(events.TypeMessageCreated))
+	check("outbox", mt.OutboxRows(t, pool, events.TypeMessageCreated))
+}

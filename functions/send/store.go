@@ -70,24 +70,30 @@ WITH chk AS (
 ), mark AS (
 	UPDATE conversation_members SET read_seq = msg.seq FROM msg
 	WHERE conversation_id = $1 AND user_id = $2 AND read_seq < msg.seq
+), push AS (
+	SELECT EXISTS (SELECT 1 FROM msg, conversation_members cm JOIN push_devices d ON d.user_id = cm.user_id
+		WHERE cm.conversation_id = $1 AND cm.user_id <> $2
+		  AND (cm.muted_until IS NULL OR cm.muted_until <= now() OR $17 OR cm.user_id = ANY($16))) AS yes
 ), fact AS (
 	INSERT INTO outbox (id, topic, event)
-	SELECT $10, $11, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) FROM msg
+	SELECT $10, $11, CASE WHEN push.yes THEN jsonb_set(f, '{`+events.ExtPush+`}', '"true"') ELSE f END
+	FROM msg, push, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) AS f
 )
 SELECT coalesce((SELECT member FROM chk), false), coalesce((SELECT blocked FROM chk), false),
        coalesce((SELECT behind FROM chk), false), coalesce((SELECT reply_ok FROM chk), true),
        coalesce((SELECT mentions_ok FROM chk), true), coalesce((SELECT all_ok FROM chk), true),
-       coalesce((SELECT seq FROM msg), 0)`
+       coalesce((SELECT seq FROM msg), 0), (SELECT yes FROM push)`
 
 // verdict is insertSQL's answer: its checks and the seq it assigned (0 when refused).
 type verdict struct {
 	member, blocked, behind, replyOK, mentionsOK, allOK bool
 	seq                                                 int64
+	push                                                bool // events.ExtPush
 }
 
 // dest is what Scan fills.
 func (v *verdict) dest() []any {
-	return []any{&v.member, &v.blocked, &v.behind, &v.replyOK, &v.mentionsOK, &v.allOK, &v.seq}
+	return []any{&v.member, &v.blocked, &v.behind, &v.replyOK, &v.mentionsOK, &v.allOK, &v.seq, &v.push}
 }
 
 // args are insertSQL's parameters for m.
@@ -115,16 +121,16 @@ func (s *store) args(m newMessage) []any {
 
 // insert stores m in its own statement. It returns the assigned seq, or a not-found / blocked
 // error; a duplicate (sender, client_msg_id) is reported as errDuplicate.
-func (s *store) insert(ctx context.Context, m newMessage) (int64, error) {
+func (s *store) insert(ctx context.Context, m newMessage) (verdict, error) {
 	var v verdict
 	err := s.pool.QueryRow(ctx, insertSQL, s.args(m)...).Scan(v.dest()...)
 	switch {
 	case postgres.IsUniqueViolation(err, "messages_sender_client_msg"):
-		return 0, errDuplicate
+		return verdict{}, errDuplicate
 	case err != nil:
-		return 0, fmt.Errorf("insert message: %w", err)
+		return verdict{}, fmt.Errorf("insert message: %w", err)
 	}
-	return v.seq, v.refusal()
+	return v, v.refusal()
 }
 
 // refusal is the error of a message the statement did not store.

@@ -567,8 +567,9 @@ func (p *Platform) startEventing(context.Context) error {
 		}
 		d, err := eventing.NewDispatcher(eventing.Subscription{
 			Name: t.Name, Namespace: v.Namespace, Topics: []string{v.Broker.Topic},
-			GroupID: "knative-trigger-" + v.Namespace + "-" + t.Name, Types: t.Types, Subscriber: url(t.Subscriber),
-			Ordered: t.Ordering == routing.Ordered, Delivery: del, ReplyTopic: v.Broker.Topic,
+			GroupID: "knative-trigger-" + v.Namespace + "-" + t.Name, Types: t.Types, Attributes: t.Attributes,
+			Subscriber: url(t.Subscriber),
+			Ordered:    t.Ordering == routing.Ordered, Delivery: del, ReplyTopic: v.Broker.Topic,
 		}, deps)
 		if err != nil {
 			return err

@@ -38,6 +38,8 @@ type Subscription struct {
 	StartOffset int64
 	// Types filters on the CloudEvent type (exact match, any of); empty lets everything through.
 	Types []string
+	// Attributes filters on extension attributes (exact match, all of), beside Types.
+	Attributes map[string]string
 	// Subscriber is the URL events are POSTed to.
 	Subscriber string
 	// Ordered delivers one record at a time per partition; otherwise up to MaxInFlight per partition.
@@ -238,6 +240,11 @@ func (d *Dispatcher) handle(ctx context.Context, m kafka.Message) bool {
 	}
 	if len(d.sub.Types) > 0 && !slices.Contains(d.sub.Types, e.Type()) {
 		return true
+	}
+	for k, v := range d.sub.Attributes {
+		if events.StringExtension(e, k) != v {
+			return true
+		}
 	}
 	if !d.deliver(m.Context(ctx), e) {
 		return false

@@ -86,6 +86,33 @@ func TestTriggerFiltersOnType(t *testing.T) {
 	}
 }
 
+// Attribute filters are exact matches on extensions, ANDed with the type: an event of the right
+// type without the extension, or with another value, is not delivered.
+func TestTriggerFiltersOnAttributes(t *testing.T) {
+	e := newEnv(t, 1)
+	sub := newSubscriber(t, nil)
+	tr := e.trigger("attrs", sub.URL, typeA)
+	tr.Attributes = map[string]string{"parleypush": "true"}
+	e.run(t, tr)
+	with := func(id, typ, val string) event.Event {
+		ev := newEvent(t, id, typ, "k", nil)
+		if val != "" {
+			ev.SetExtension("parleypush", val)
+		}
+		return ev
+	}
+	e.publish(t, with("a-none", typeA, ""), with("a-false", typeA, "false"), with("b-true", typeB, "true"),
+		with("a-true", typeA, "true"), with("a-last", typeA, "true"))
+	waitFor(t, 10*time.Second, "a-last", func() bool { return len(sub.requestsFor("a-last")) == 1 })
+	var got []string
+	for _, r := range sub.requests() {
+		got = append(got, r.header.Get("Ce-Id"))
+	}
+	if fmt.Sprint(got) != "[a-true a-last]" {
+		t.Fatalf("delivered %v, want [a-true a-last]", got)
+	}
+}
+
 // Every retryable status is retried with growing pauses until the subscriber accepts the event.
 func TestRetryableStatusesAreRetriedWithBackoff(t *testing.T) {
 	e := newEnv(t, 1)

@@ -197,6 +197,32 @@ func TestChartRendersTheRoutingOfValues(t *testing.T) {
 		if !reflect.DeepEqual(types, want.Types) {
 			t.Errorf("%s filters on %v, want %v", want.Name, types, want.Types)
 		}
+		// Extension attributes: beside type in filter.attributes, or one exact filter each.
+		attrs := map[string]string{}
+		if len(want.Types) == 1 {
+			m, _ := dig(tr, "spec", "filter", "attributes").(map[string]any)
+			for k, val := range m {
+				if k != "type" {
+					attrs[k] = fmt.Sprint(val)
+				}
+			}
+		} else {
+			fs, _ := dig(tr, "spec", "filters").([]any)
+			for _, f := range fs[min(1, len(fs)):] {
+				m, _ := dig(f, "exact").(map[string]any)
+				if len(m) != 1 {
+					t.Errorf("%s: an exact filter must hold one attribute, got %v", want.Name, m)
+				}
+				for k, val := range m {
+					attrs[k] = fmt.Sprint(val)
+				}
+			}
+		}
+		if len(attrs) > 0 || len(want.Attributes) > 0 {
+			if !reflect.DeepEqual(attrs, want.Attributes) {
+				t.Errorf("%s filters on attributes %v, want %v", want.Name, attrs, want.Attributes)
+			}
+		}
 		if got := dig(tr, "spec", "subscriber", "ref", "name"); got != want.Subscriber {
 			t.Errorf("%s subscriber %v, want %s", want.Name, got, want.Subscriber)
 		}

@@ -3,9 +3,11 @@ package routing_test
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -156,7 +158,11 @@ func knCommands(v *routing.Values, s scaleValues) string {
 			w("helm template parley charts/parley -s templates/triggers.yaml | yq 'select(.metadata.name == \"%s\")' | kubectl apply -f -\n", t.Name)
 			continue
 		}
-		w("kn trigger create %s --namespace %s --broker %s --filter type=%s --sink ksvc:%s\n", t.Name, ns, v.Broker.Name, t.Types[0], t.Subscriber)
+		filters := "--filter type=" + t.Types[0]
+		for _, k := range slices.Sorted(maps.Keys(t.Attributes)) {
+			filters += " --filter " + k + "=" + t.Attributes[k]
+		}
+		w("kn trigger create %s --namespace %s --broker %s %s --sink ksvc:%s\n", t.Name, ns, v.Broker.Name, filters, t.Subscriber)
 		w("kubectl -n %s annotate trigger %s kafka.eventing.knative.dev/delivery.order=%s\n", ns, t.Name, t.Ordering)
 		w("kubectl -n %s patch trigger %s --type merge -p '%s'\n", ns, t.Name, deliveryPatch(t.Delivery, ns))
 	}

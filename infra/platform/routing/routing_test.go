@@ -105,13 +105,13 @@ func TestValidateRejectsBrokenReferences(t *testing.T) {
 namespace: parley
 broker: {name: default, topic: b}
 functions: [{name: send, localPort: 9104, routes: ["FETCH /x"]}]
-triggers: [{name: t1, subscriber: nobody, types: [a], ordering: sideways, delivery: {deadLetterSink: nope, backoffDelay: 2s}}]
+triggers: [{name: t1, subscriber: nobody, types: [a], ordering: sideways, attributes: {Bad-Name: "x", type: "y"}, delivery: {deadLetterSink: nope, backoffDelay: 2s}}]
 `
 	_, err := routing.Parse([]byte(bad))
 	if err == nil {
 		t.Fatal("invalid values accepted")
 	}
-	for _, want := range []string{"FETCH", "nobody", "sideways", "nope", "backoffDelay"} {
+	for _, want := range []string{"FETCH", "nobody", "sideways", "nope", "backoffDelay", `"Bad-Name"`, `"type"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

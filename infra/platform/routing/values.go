@@ -60,8 +60,11 @@ type Trigger struct {
 	Name       string   `json:"name"`
 	Subscriber string   `json:"subscriber"`
 	Types      []string `json:"types"`
-	Ordering   string   `json:"ordering"`
-	Delivery   Delivery `json:"delivery"`
+	// Attributes are exact matches on CloudEvent extension attributes, ANDed with the type filter
+	// (Knative's filter.attributes beside type, or an exact filter beside the any-of-types).
+	Attributes map[string]string `json:"attributes"`
+	Ordering   string            `json:"ordering"`
+	Delivery   Delivery          `json:"delivery"`
 }
 
 // Source is one KafkaSource.
@@ -127,7 +130,10 @@ func Parse(b []byte) (*Values, error) {
 	return &v, nil
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var (
+	dnsLabel      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	extensionName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
+)
 
 // Validate checks references and names so a typo fails at start, not as a silently dead route.
 func (v *Values) Validate() error {
@@ -193,6 +199,11 @@ func (v *Values) Validate() error {
 		}
 		if t.Ordering != Ordered && t.Ordering != Unordered {
 			errs = append(errs, fmt.Errorf("%s: ordering %q must be ordered or unordered", what, t.Ordering))
+		}
+		for k, val := range t.Attributes {
+			if !extensionName.MatchString(k) || k == "type" || val == "" {
+				errs = append(errs, fmt.Errorf("%s: attribute %q=%q: want a CloudEvents extension name (a-z, 0-9, at most 20) and a value", what, k, val))
+			}
 		}
 		checkDelivery(what, t.Delivery)
 	}
