@@ -76,7 +76,7 @@ WITH chk AS (
 		  AND (cm.muted_until IS NULL OR cm.muted_until <= now() OR $17 OR cm.user_id = ANY($16))) AS yes
 ), fact AS (
 	INSERT INTO outbox (id, topic, event)
-	SELECT $10, $11, CASE WHEN push.yes THEN jsonb_set(f, '{`+events.ExtPush+`}', '"true"') ELSE f END
+	SELECT $10, $11, CASE WHEN push.yes THEN jsonb_set(f, '{` + events.ExtPush + `}', '"true"') ELSE f END
 	FROM msg, push, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) AS f
 )
 SELECT coalesce((SELECT member FROM chk), false), coalesce((SELECT blocked FROM chk), false),
