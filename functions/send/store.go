@@ -44,7 +44,8 @@ type newMessage struct {
 //
 // v1.1: a reply's parent must be a message of the conversation, every mentioned id a member, and
 // mention_all comes from an owner or admin of a group; checked in the same statement, so they hold
-// at commit (a member removed meanwhile cannot be mentioned).
+// at commit (a member removed meanwhile cannot be mentioned). It also answers whether another
+// member could be pushed the message (events.ExtPush), and marks the outbox row's fact so.
 const insertSQL = `
 WITH chk AS (
 	SELECT EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2) AS member,
