@@ -168,16 +168,15 @@ func (g *groupCommit) commitTogether(ctx context.Context, batch []*queued) bool 
 	sort.SliceStable(order, func(a, b int) bool {
 		return batch[order[a]].m.msg.ConversationID < batch[order[b]].m.msg.ConversationID
 	})
-	err := pgx.BeginFunc(ctx, g.store.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, i := range order {
-			q := batch[i]
-			b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
-				return row.Scan(vs[i].dest()...)
-			})
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+	b := &pgx.Batch{}
+	for _, i := range order {
+		q := batch[i]
+		b.Queue(insertSQL, g.store.args(q.m)...).QueryRow(func(row pgx.Row) error {
+			return row.Scan(vs[i].dest()...)
+		})
+	}
+	// One round trip for the whole transaction (BEGIN and COMMIT pipelined with the inserts).
+	err := postgres.BatchTx(ctx, g.store.pool, b)
 	if err != nil {
 		if !postgres.IsUniqueViolation(err, "") {
 			g.store.log.WarnContext(ctx, "batched send failed; retrying one by one", "messages", len(batch), "err", err)

@@ -760,3 +760,75 @@ func TestFactMarksMessagesSomeMemberCanBePushed(t *testing.T) {
 	check("published", pub.Published(events.TypeMessageCreated))
 	check("outbox", mt.OutboxRows(t, pool, events.TypeMessageCreated))
 }
+
+// A batch holding a retry of a stored message fails as a whole (its pipelined transaction is
+// aborted) and is redone one message at a time: every retry is answered with its original, every
+// new message is stored once, seqs stay gapless, and no connection is left in the failed
+// transaction.
+func TestBatchWithARetryFallsBackToOneByOne(t *testing.T) {
+	h, _, _ := newSend(t, send.Config{Committers: 1, MaxBatch: 64})
+	pool := poolOf(t, h)
+	ctx := context.Background()
+	users := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, users...)
+	cmd := func(cmid string) events.SendCommand {
+		return events.SendCommand{UserID: users[0], ConversationID: conv,
+			SendMessage: events.SendMessage{ClientMsgID: cmid, Type: "text", Text: "text of " + cmid}}
+	}
+	originals := map[string]events.Message{}
+	for i := range 8 {
+		m, _, err := h.Send(ctx, cmd(fmt.Sprintf("old-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		originals[m.ClientMsgID] = m
+	}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		got := map[string]events.Message{}
+		for i := range 16 {
+			cmid := fmt.Sprintf("old-%d", i%8)
+			if i%2 == 1 {
+				cmid = fmt.Sprintf("new-%d-%d", round, i)
+			}
+			wg.Go(func() {
+				m, _, err := h.Send(ctx, cmd(cmid))
+				if err != nil {
+					t.Errorf("%s: %v", cmid, err)
+					return
+				}
+				mu.Lock()
+				got[cmid] = m
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		for cmid, m := range got {
+			if o, retry := originals[cmid]; retry && (m.ID != o.ID || m.Seq != o.Seq) {
+				t.Fatalf("retry %s answered %s/%d, want the original %s/%d", cmid, m.ID, m.Seq, o.ID, o.Seq)
+			}
+		}
+	}
+	var n, maxSeq int64
+	if err := pool.QueryRow(ctx, `SELECT count(*), max(seq) FROM messages WHERE conversation_id = $1`, conv).Scan(&n, &maxSeq); err != nil {
+		t.Fatal(err)
+	}
+	if n != 8+5*8 || maxSeq != n {
+		t.Fatalf("%d messages, highest seq %d; want %d, gapless", n, maxSeq, 8+5*8)
+	}
+	if send.LargestBatch(h) < 2 {
+		t.Fatalf("no batch formed (largest %d): the fallback was not exercised", send.LargestBatch(h))
+	}
+	for range 4 {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := c.Conn().PgConn().TxStatus()
+		c.Release()
+		if st != 'I' {
+			t.Fatalf("a pooled connection is in transaction state %q", st)
+		}
+	}
+}
