@@ -77,10 +77,7 @@ func TestTriggerFiltersOnType(t *testing.T) {
 		newEvent(t, "a2", typeA, "k", nil))
 	// One partition, ordered: once a2 arrived, b1 has been seen and filtered.
 	waitFor(t, 10*time.Second, "a2", func() bool { return len(sub.requestsFor("a2")) == 1 })
-	var got []string
-	for _, r := range sub.requests() {
-		got = append(got, r.header.Get("Ce-Id"))
-	}
+	got := sub.ids()
 	if fmt.Sprint(got) != "[a1 a2]" {
 		t.Fatalf("delivered %v, want [a1 a2] (b1 filtered out)", got)
 	}
@@ -104,10 +101,7 @@ func TestTriggerFiltersOnAttributes(t *testing.T) {
 	e.publish(t, with("a-none", typeA, ""), with("a-false", typeA, "false"), with("b-true", typeB, "true"),
 		with("a-true", typeA, "true"), with("a-last", typeA, "true"))
 	waitFor(t, 10*time.Second, "a-last", func() bool { return len(sub.requestsFor("a-last")) == 1 })
-	var got []string
-	for _, r := range sub.requests() {
-		got = append(got, r.header.Get("Ce-Id"))
-	}
+	got := sub.ids()
 	if fmt.Sprint(got) != "[a-true a-last]" {
 		t.Fatalf("delivered %v, want [a-true a-last]", got)
 	}

@@ -174,6 +174,15 @@ func (s *subscriber) requests() []request {
 	return append([]request(nil), s.reqs...)
 }
 
+// ids are the Ce-Id of every request, in arrival order.
+func (s *subscriber) ids() []string {
+	var out []string
+	for _, r := range s.requests() {
+		out = append(out, r.header.Get("Ce-Id"))
+	}
+	return out
+}
+
 // requestsFor returns the requests that carried event id.
 func (s *subscriber) requestsFor(id string) []request {
 	var out []request
