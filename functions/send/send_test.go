@@ -759,6 +759,27 @@ func TestFactMarksMessagesSomeMemberCanBePushed(t *testing.T) {
 	}
 	check("published", pub.Published(events.TypeMessageCreated))
 	check("outbox", mt.OutboxRows(t, pool, events.TypeMessageCreated))
+
+	// Above 100 members the send does not look for devices (that would cost it O(members) under the
+	// conversation's lock): always marked, the push function decides, as before the mark.
+	big := mt.Users(t, pool, 101)
+	bigConv := mt.Group(t, pool, big...)
+	if _, _, err := h.Send(ctx, events.SendCommand{UserID: big[0], ConversationID: bigConv,
+		SendMessage: events.SendMessage{ClientMsgID: "big", Type: "text", Text: "to many"}}); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range pub.Published(events.TypeMessageCreated) {
+		if f, _ := events.Decode[events.MessageFact](e); f.Message.ClientMsgID == "big" {
+			found = true
+			if events.StringExtension(e, events.ExtPush) != "true" {
+				t.Fatalf("a 101-member group's message is not marked %s", events.ExtPush)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the 101-member group's fact was not published")
+	}
 }
 
 // A batch holding a retry of a stored message fails as a whole (its pipelined transaction is
