@@ -129,8 +129,9 @@ func (s *store) args(m newMessage) []any {
 		s.stall.Seconds(), replyTo, mentions, m.msg.MentionAll, searchText}
 }
 
-// insert stores m in its own statement. It returns the assigned seq, or a not-found / blocked
-// error; a duplicate (sender, client_msg_id) is reported as errDuplicate.
+// insert stores m in its own statement. It returns the statement's verdict (the assigned seq,
+// whether another member may be pushed), or a not-found / blocked error; a duplicate (sender,
+// client_msg_id) is reported as errDuplicate.
 func (s *store) insert(ctx context.Context, m newMessage) (verdict, error) {
 	var v verdict
 	err := s.pool.QueryRow(ctx, insertSQL, s.args(m)...).Scan(v.dest()...)
