@@ -274,6 +274,22 @@ func TestGapBounded(t *testing.T) {
 	}
 }
 
+// waitCursor waits for conv's stored cursor to reach want (the batch writer writes it shortly).
+func waitCursor(t *testing.T, pool *pgxpool.Pool, conv string, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := cursor(t, pool, conv)
+		if c == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cursor of %s is %d; want %d", conv, c, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // cursorPublisher records the cursor seen while publishing, and fails while fail is set.
 type cursorPublisher struct {
 	mt.Publisher
@@ -326,9 +342,7 @@ func TestCursorAdvancesOnlyAfterPublish(t *testing.T) {
 	if got := seqs(decodeAll(t, pub.Published())); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Fatalf("seqs %v; want [1 2 3]", got)
 	}
-	if c := cursor(t, pool, conv); c != 3 {
-		t.Fatalf("cursor %d; want 3", c)
-	}
+	waitCursor(t, pool, conv, 3) // Mount runs the batch writer: the advance is written a moment later
 	// Send tells a stalled cursor (lost facts) from a busy one by when it last moved.
 	var age time.Duration
 	if err := pool.QueryRow(context.Background(), `SELECT extract(epoch FROM now() - advanced_at) * interval '1 second' FROM delivery_cursors WHERE conversation_id = $1`, conv).Scan(&age); err != nil || age > 5*time.Second {
@@ -370,5 +384,98 @@ func TestGapFilledInOrderThroughKafka(t *testing.T) {
 	got := readBack(t, ctx, cluster.Brokers, topic, 8, 200*time.Millisecond) // anything extra would show up
 	if s := seqs(decodeAll(t, got)); !slices.Equal(s, []int64{1, 2, 3, 4, 5, 6, 7, 8}) {
 		t.Fatalf("seqs read back %v; want 1..8 once each, in order", s)
+	}
+}
+
+// TestBatchedCursorsUnderConcurrency: 20 conversations, each one's facts handled in seq order (as
+// the ordered trigger does) and all conversations at once, with the cursor writer batching. Every
+// message reaches its members exactly once, in order, from its own fact: no fact finds a gap that
+// the writer has not stored yet (this process reads its unwritten advances from memory). Fewer
+// statements than advances were written, and stopping the writer stores what was left.
+func TestBatchedCursorsUnderConcurrency(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	pub := &mt.Publisher{}
+	h := fanout.New(fanout.Config{CursorEvery: 30 * time.Millisecond}, fanout.Deps{Pool: pool, Publisher: pub, Log: mt.Log()})
+	ctx, stop := context.WithCancel(context.Background())
+	if _, err := h.Mount(ctx, serve.Options{Log: mt.Log()}); err != nil {
+		t.Fatal(err)
+	}
+	const convs, perConv = 20, 10
+	msgs, members := map[string][]events.Message{}, map[string][]string{}
+	for range convs {
+		u := mt.Users(t, pool, 3) // a sender of its own per conversation (client_msg_ids repeat)
+		conv := mt.Group(t, pool, u...)
+		msgs[conv], members[conv] = store(t, pool, conv, u[0], perConv), u
+	}
+	var wg sync.WaitGroup
+	for conv, ms := range msgs {
+		wg.Go(func() {
+			for _, m := range ms {
+				if _, err := h.HandleEvent(ctx, messageFact(t, m, "edge-1/c/"+m.ID)); err != nil {
+					t.Errorf("handle %s seq %d: %v", conv, m.Seq, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stop()
+	for conv := range msgs {
+		waitCursor(t, pool, conv, perConv)
+	}
+
+	byConv := map[string][]delivered{}
+	for _, d := range decodeAll(t, pub.Published()) {
+		byConv[d.msg.ConversationID] = append(byConv[d.msg.ConversationID], d)
+	}
+	for conv, ms := range msgs {
+		ds := byConv[conv]
+		if got := seqs(ds); !slices.Equal(got, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) || len(ds) != perConv {
+			t.Fatalf("conversation %s: seqs %v (%d deliveries); want 1..10 once each", conv, got, len(ds))
+		}
+		for i, d := range ds {
+			m := ms[i]
+			if d.msg.ID != m.ID || d.corr != "edge-1/c/"+m.ID || d.ev.ID() != fanout.DeliveryID(messageFact(t, m, ""), 0) ||
+				events.PartitionKey(d.ev) != conv || !slices.Equal(sorted(d.d.Recipients), sorted(members[conv])) {
+				t.Fatalf("conversation %s delivery %d: id %s corr %q message %s; want its own fact's delivery of %s",
+					conv, i, d.ev.ID(), d.corr, d.msg.ID, m.ID)
+			}
+		}
+	}
+	if n := fanout.CursorWrites(h); n == 0 || n >= convs*perConv {
+		t.Fatalf("%d cursor statements for %d advances; want batching", n, convs*perConv)
+	}
+	// After the writer stopped, an advance is written at once.
+	u := mt.Users(t, pool, 2)
+	conv := mt.Group(t, pool, u...)
+	m := store(t, pool, conv, u[0], 1)[0]
+	handle(t, h, messageFact(t, m, ""))
+	if c := cursor(t, pool, conv); c != 1 {
+		t.Fatalf("cursor %d after the writer stopped; want 1 at once", c)
+	}
+}
+
+// TestCursorBatchSkipsDeletedConversations: one batch holds a conversation deleted meanwhile; the
+// others are still written, and a cursor never moves back.
+func TestCursorBatchSkipsDeletedConversations(t *testing.T) {
+	pool, _ := pgtest.New(t)
+	h := fanout.New(fanout.Config{}, fanout.Deps{Pool: pool, Publisher: &mt.Publisher{}, Log: mt.Log()})
+	u := mt.Users(t, pool, 2)
+	a, gone, b := mt.Group(t, pool, u...), mt.Group(t, pool, u...), mt.Group(t, pool, u...)
+	setCursor(t, pool, b, 9)
+	if _, err := pool.Exec(context.Background(), `DELETE FROM conversations WHERE id = $1`, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := fanout.WriteCursors(context.Background(), h, []string{a, gone, b}, []int64{4, 5, 6}); err != nil {
+		t.Fatalf("batch with a deleted conversation: %v", err)
+	}
+	if c := cursor(t, pool, a); c != 4 {
+		t.Fatalf("cursor of a %d; want 4", c)
+	}
+	if c := cursor(t, pool, b); c != 9 {
+		t.Fatalf("cursor of b %d; want 9 (never back)", c)
+	}
+	if c := cursor(t, pool, gone); c != 0 {
+		t.Fatalf("deleted conversation has cursor %d", c)
 	}
 }

@@ -10,6 +10,7 @@
 // pending frame still gets its answer, see [events.Delivery.ReplyOnly]); a fact above cursor+1 first
 // delivers the messages in between, read from PostgreSQL, in seq order. The cursor advances only
 // after the publish succeeded: a crash in between republishes (the edge drops the repeats), never loses.
+// Advances are written in batches, a few milliseconds late (cursors).
 package fanout
 
 import (
@@ -31,7 +32,6 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
-	"github.com/parley-im/parley/infra/postgres"
 )
 
 // Source is the CloudEvents source of delivery events.
@@ -51,6 +51,9 @@ type Config struct {
 	// MaxGap bounds the messages one fact fills in below its own seq (the newest ones are delivered;
 	// clients pull anything older); default 500.
 	MaxGap int
+	// CursorEvery is the shortest time between two writes of delivery-cursor advances (cursors);
+	// default 10ms.
+	CursorEvery time.Duration
 }
 
 // Deps are the function's clients.
@@ -68,6 +71,7 @@ type Handler struct {
 	// gaps counts messages delivered from PostgreSQL ahead of their own late fact
 	// (parley_fanout_gap_filled_total). Both mean a fact reached fanout late or twice.
 	late, gaps metric.Int64Counter
+	cur        *cursors
 }
 
 // New builds the function.
@@ -81,17 +85,24 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxGap <= 0 {
 		cfg.MaxGap = 500
 	}
+	if cfg.CursorEvery <= 0 {
+		cfg.CursorEvery = 10 * time.Millisecond
+	}
 	meter := otel.GetMeterProvider().Meter("github.com/parley-im/parley/functions/fanout")
 	// The instruments' errors are for invalid names only; these are constant and valid.
 	late, _ := meter.Int64Counter("parley_fanout_late_facts",
 		metric.WithDescription("message facts at or below the delivery cursor (late or duplicate): delivered to nobody"))
 	gaps, _ := meter.Int64Counter("parley_fanout_gap_filled",
 		metric.WithDescription("messages delivered from PostgreSQL because their fact had not arrived yet"))
-	return &Handler{cfg: cfg, d: d, late: late, gaps: gaps}
+	curFail, _ := meter.Int64Counter("parley_fanout_cursor_write_failures",
+		metric.WithDescription("failed batch writes of delivery-cursor advances (retried with the next batch)"))
+	return &Handler{cfg: cfg, d: d, late: late, gaps: gaps, cur: newCursors(d.Pool, d.Log, cfg.CursorEvery, curFail)}
 }
 
-// Mount serves the function: POST / for the facts (no public routes).
+// Mount serves the function: POST / for the facts (no public routes). It starts the delivery-cursor
+// writer, which runs until ctx ends.
 func (h *Handler) Mount(ctx context.Context, opts serve.Options) (http.Handler, error) {
+	h.cur.start(ctx)
 	return serve.Mount(ctx, opts, nil, h.HandleEvent)
 }
 
@@ -158,7 +169,9 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 		}
 		return h.publish(ctx, evs...)
 	}
-	// One round trip: the cursor and the members (NULL when the conversation has none).
+	// One round trip: the cursor and the members (NULL when the conversation has none). An advance
+	// not written yet is this process's to know; read it first (cursors.pendingSeq).
+	pending := h.cur.pendingSeq(conv)
 	var delivered int64
 	var recipients []string
 	err = h.d.Pool.QueryRow(ctx, `SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = c.id), 0),
@@ -170,6 +183,7 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 	if err != nil {
 		return fmt.Errorf("delivery cursor: %w", err)
 	}
+	delivered = max(delivered, pending)
 	if seq <= delivered {
 		// Late (a gap fill delivered it already) or a duplicate: members have it. A WebSocket sender
 		// may still wait for its answer, which only this fact carries.
@@ -216,9 +230,8 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 	if err := h.publish(ctx, evs...); err != nil { // one call: the gap, then the fact, in order
 		return err
 	}
-	// Lazy: a cursor lost in a server crash only redelivers (the edge drops the repeats).
-	if err := postgres.ExecLazy(ctx, h.d.Pool, `INSERT INTO delivery_cursors AS d (conversation_id, delivered_seq, advanced_at) VALUES ($1, $2, now())
-		ON CONFLICT (conversation_id) DO UPDATE SET delivered_seq = $2, advanced_at = now() WHERE d.delivered_seq < $2`, conv, seq); err != nil {
+	// Batched and lazy: an advance lost in a crash only redelivers (the edge drops the repeats).
+	if err := h.cur.advance(ctx, conv, seq); err != nil {
 		// Retried: the deliveries go out again with the same ids and the edge drops the repeats.
 		return fmt.Errorf("advance delivery cursor: %w", err)
 	}

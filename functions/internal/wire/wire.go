@@ -217,9 +217,14 @@ func Search(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	return search.New(cfg, search.Deps{Pool: d.Pool, Log: d.Log}).Mount(ctx, opts)
 }
 
-// Fanout is the fanout function (events only). Settings: DELIVERY_TOPIC (im.delivery).
+// Fanout is the fanout function (events only). Settings: DELIVERY_TOPIC (im.delivery),
+// FANOUT_CURSOR_EVERY (10ms).
 func Fanout(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	cfg := fanout.Config{Topic: d.Cfg.Value("DELIVERY_TOPIC", "")}
+	every, err := d.Cfg.Duration("FANOUT_CURSOR_EVERY", 0)
+	if err != nil {
+		return nil, err
+	}
+	cfg := fanout.Config{Topic: d.Cfg.Value("DELIVERY_TOPIC", ""), CursorEvery: every}
 	return fanout.New(cfg, fanout.Deps{Pool: d.Pool, Publisher: d.Writer, Log: d.Log}).Mount(ctx, d.Unguarded())
 }
 
