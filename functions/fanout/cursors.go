@@ -19,13 +19,13 @@ import (
 // every. Writing each advance in its own transaction was one of the three PostgreSQL round trips of
 // every message, and held the fact's ordered partition for it.
 //
-// Until an advance is written, this process reads its cursor from memory (delivered): the next fact
+// Until an advance is written, this process reads it from memory (pendingSeq): the next fact
 // of the conversation, handled here, sees it. A crash loses the advances not yet written, as a lazy
 // commit lost in a server crash always could: the next fact then finds a gap and delivers it again
 // from PostgreSQL with the same message seqs, which the edges drop as repeats. Another instance
 // handling the conversation's next fact within the same few milliseconds does the same.
 //
-// Without a running writer (before Run, after it stopped) an advance is written at once.
+// Without a running writer (before start, after it stopped) an advance is written at once.
 type cursors struct {
 	pool  *pgxpool.Pool
 	log   *slog.Logger
@@ -99,6 +99,8 @@ func (c *cursors) run(ctx context.Context) {
 		select {
 		case <-c.kick:
 		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			defer cancel()
 			c.mu.Lock()
