@@ -16,19 +16,25 @@ import (
 // gateway is the stand-in for the cluster's ingress + Knative routing: it proxies each request to
 // the function whose route in values.yaml matches best, and /v1/ws to the socket-edges in turn.
 type gateway struct {
-	table   *routing.Table
-	fns     map[string]*httputil.ReverseProxy
-	edges   []*httputil.ReverseProxy
-	next    atomic.Uint64
-	log     *slog.Logger
-	running func(name string) bool
+	table *routing.Table
+	// upstream is the proxies' one connection pool. http.DefaultTransport keeps 2 idle connections
+	// per host, so above 2 concurrent requests to a function every request opened and closed a TCP
+	// connection of its own (an ingress pools them).
+	upstream *http.Transport
+	fns      map[string]*httputil.ReverseProxy
+	edges    []*httputil.ReverseProxy
+	next     atomic.Uint64
+	log      *slog.Logger
+	running  func(name string) bool
 	// web serves the browser client on GET paths no route takes (outside /v1/ and /.well-known/).
 	web http.Handler
 }
 
 func newGateway(table *routing.Table, fnAddrs map[string]string, edgeAddrs []string, running func(string) bool,
 	log *slog.Logger) (*gateway, error) {
-	g := &gateway{table: table, fns: map[string]*httputil.ReverseProxy{}, log: log, running: running}
+	up := http.DefaultTransport.(*http.Transport).Clone()
+	up.MaxIdleConns, up.MaxIdleConnsPerHost = 0, 256 // 0: no overall cap
+	g := &gateway{table: table, upstream: up, fns: map[string]*httputil.ReverseProxy{}, log: log, running: running}
 	for name, addr := range fnAddrs {
 		rp, err := g.proxy(name, addr)
 		if err != nil {
@@ -52,6 +58,7 @@ func (g *gateway) proxy(name, addr string) (*httputil.ReverseProxy, error) {
 		return nil, err
 	}
 	return &httputil.ReverseProxy{
+		Transport: g.upstream,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()
