@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +65,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	var asserts multiFlag
 	var maxTime time.Duration
 	var allowCluster bool
+	var cpuProfile string
 	fs.StringVar(&c.Gateway, "gateway", "http://127.0.0.1:8080", "gateway (public HTTP API) base URL")
 	fs.StringVar(&edges, "edges", "ws://127.0.0.1:8090/v1/ws,ws://127.0.0.1:8091/v1/ws", "comma-separated socket-edge WebSocket URLs")
 	fs.StringVar(&c.RunID, "run", strconv.FormatInt(time.Now().Unix()%1_000_000_000, 36), "run id, names the users load_<run>_<i> (reuse it to reuse the users)")
@@ -73,6 +75,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&asserts, "assert", "budget metric<=value (repeatable), e.g. p99_ms<=100; exit 1 when missed")
 	fs.DurationVar(&maxTime, "max-time", 30*time.Minute, "hard limit for the whole run, setup included")
 	fs.BoolVar(&allowCluster, "allow-cluster-targets", false, "inside a Kubernetes pod only: allow non-loopback targets")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write this tool's own CPU profile (pprof, the whole run, setup included) to this file")
 
 	var cc run.ConnectConfig
 	var ch run.ChatConfig
@@ -206,6 +209,19 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "-cpuprofile:", err)
+			return exitUsage
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			fmt.Fprintln(stderr, "-cpuprofile:", err)
+			return exitUsage
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	ctx, cancel := context.WithTimeout(ctx, maxTime)
 	defer cancel()
 	started := time.Now()

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,6 +25,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"fanout", "-members", "1"}, exitUsage, "-members"},
 		{[]string{"chat", "-allow-cluster-targets"}, exitUsage, "Kubernetes"},
 		{[]string{"chat", "extra"}, exitUsage, "unexpected"},
+		{[]string{"chat", "-cpuprofile", "/nonexistent-parley-dir/cpu.prof"}, exitUsage, "-cpuprofile"},
 		{[]string{"soak", "-data-dir", "/nonexistent-parley-data"}, exitUsage, "-data-dir"},
 		{[]string{"soak", "-data-dir", "/nonexistent", "-duration", "90s"}, exitUsage, "2 x -window"},
 		{[]string{"connect", "-heartbeat", "5s", "-ping-interval", "5s"}, exitUsage, "give one"},
@@ -41,5 +46,26 @@ func TestSetupFailureExitCode(t *testing.T) {
 	got := realMain([]string{"fanout", "-gateway", "http://127.0.0.1:9", "-edges", "ws://127.0.0.1:9/v1/ws", "-members", "2", "-max-time", "20s"}, &out, &errb)
 	if got != exitSetup || !strings.Contains(out.String(), "setup") {
 		t.Fatalf("exit %d out %q err %q", got, out.String(), errb.String())
+	}
+}
+
+// TestCPUProfileWritten: -cpuprofile leaves a pprof file behind even when the run fails.
+func TestCPUProfileWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	var out, errb bytes.Buffer
+	realMain([]string{"fanout", "-gateway", "http://127.0.0.1:9", "-edges", "ws://127.0.0.1:9/v1/ws", "-members", "2",
+		"-max-time", "20s", "-cpuprofile", path}, &out, &errb)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A pprof profile is a gzipped protocol buffer.
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("not a pprof profile: %v", err)
+	}
+	if b, err := io.ReadAll(zr); err != nil || len(b) == 0 {
+		t.Fatalf("profile body: %d bytes, %v", len(b), err)
 	}
 }
