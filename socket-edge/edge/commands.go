@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -271,6 +272,7 @@ type pendingCmd struct {
 	start   time.Time
 	span    trace.SpanContext // the command's trace, for the log line of an unavailable answer
 	timer   *time.Timer
+	permit  adaptivelimiter.Permit // a send's place under the adaptive limit (nil: none held)
 }
 
 func newPendingCommands() *pendingCommands {
@@ -293,6 +295,7 @@ func (p *pendingCommands) add(pc *pendingCmd, perConn, perEdge int, timeout time
 		}
 	} else {
 		p.removeLocked(old)
+		old.releasePermit(false) // replaced: never answered on its own
 	}
 	p.m[pc.corr] = pc
 	pc.c.pending++

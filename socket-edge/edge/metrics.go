@@ -21,7 +21,9 @@ import (
 //	parley_edge_resends_total                    unacked message pushes sent again
 //	parley_edge_acks_total / _acks_ignored_total acks applied / ignored over the ack budget
 //	parley_edge_closes_total{code,reason}        connections ended, by close code (1006: lost, no close frame)
-//	parley_edge_commands_shed_total{reason}      frames refused at once: conn_pending, edge_pending, answer_latency
+//	parley_edge_send_limit                       gauge: the adaptive limit on sends in flight (0: off)
+//	parley_edge_commands_shed_total{reason}      frames refused at once: conn_pending, edge_pending,
+//	                                             answer_latency, delivery_lag, send_limit
 //	parley_edge_unavailable_total{cause}         unavailable answers: timeout, publish_failed, rejected, shed
 //	parley_edge_command_answer_duration_seconds{type,outcome}  from publish to answer (histogram)
 //	parley_edge_delivery_lag_seconds             now minus the delivered fact's time (histogram)
@@ -140,7 +142,9 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 	closes, err8 := m.Int64ObservableCounter("parley_edge_closes", metric.WithDescription("Connections ended, by close code and reason (1006 lost: no close frame)."))
 	shed, err9 := m.Int64ObservableCounter("parley_edge_commands_shed", metric.WithDescription("Frames refused at once by admission control, by reason."))
 	unavail, err10 := m.Int64ObservableCounter("parley_edge_unavailable", metric.WithDescription("Frames answered unavailable, by cause."))
-	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10} {
+	limit, err11 := m.Int64ObservableGauge("parley_edge_send_limit",
+		metric.WithDescription("Adaptive limit on sends in flight on this instance (0: off); a send over it is refused at once."))
+	for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8, err9, err10, err11} {
 		if err != nil {
 			return err
 		}
@@ -162,6 +166,11 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 		o.ObserveInt64(conns, s.connections.Load())
 		o.ObserveInt64(pending, int64(e.cmds.len()))
 		o.ObserveFloat64(latency, e.latency.value())
+		if e.sends != nil {
+			o.ObserveInt64(limit, int64(e.sends.Limit()))
+		} else {
+			o.ObserveInt64(limit, 0)
+		}
 		o.ObserveInt64(pushes, s.pushed.Load())
 		o.ObserveInt64(resends, s.resent.Load())
 		o.ObserveInt64(acks, s.acks.Load())
@@ -176,7 +185,7 @@ func (e *Edge) initMetrics(m metric.Meter) error {
 			o.ObserveInt64(unavail, s.unavailable[c].Load(), causeSets[c])
 		}
 		return nil
-	}, conns, pending, latency, pushes, resends, acks, ignored, closes, shed, unavail)
+	}, conns, pending, latency, pushes, resends, acks, ignored, closes, shed, unavail, limit)
 	return err
 }
 

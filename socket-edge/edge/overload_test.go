@@ -612,3 +612,103 @@ func TestMetricsAndWarnLogsShowWhy(t *testing.T) {
 		t.Errorf("4008 log lines %v", rl)
 	}
 }
+
+// Sends in flight over the adaptive limit are answered unavailable at once and never published;
+// every way a send leaves the pending set (answer, rejection, timeout, failed publish, a frame id
+// sent again) gives its place back, so the limit never leaks.
+func TestSendLimitShedsAndReleases(t *testing.T) {
+	var sp *stallingProducer
+	h := newHarnessDeps(t, func(c *Config) {
+		c.SendLimitMin = 2
+		c.CommandDeadline = 300 * time.Millisecond
+		c.CommandTimeout = 800 * time.Millisecond
+	}, func(d *Deps) { sp = &stallingProducer{producer: d.Producer}; d.Producer = sp })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmds := h.commands(ctx)
+	a, _ := h.dial("u1", "s1")
+	b, _ := h.dial("u2", "s2")
+	if h.e.sends == nil || h.e.sends.Limit() != 2 {
+		t.Fatalf("send limit not built at its floor of 2")
+	}
+	inflight := func(want int) {
+		t.Helper()
+		if got := h.e.sends.Inflight(); got != want {
+			t.Fatalf("sends holding the limit: %d, want %d", got, want)
+		}
+	}
+
+	sendFrame(t, a, "a1", "ma1")
+	corrA1 := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID)
+	sendFrame(t, a, "a1", "ma1") // the same frame id again replaces the first: still one place
+	corrA1b := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID)
+	if corrA1b != corrA1 {
+		t.Fatalf("a repeated frame id got correlation %q, first %q", corrA1b, corrA1)
+	}
+	sendFrame(t, b, "b1", "mb1")
+	corrB1 := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID)
+	inflight(2)
+
+	start := time.Now()
+	sendFrame(t, b, "b2", "mb2")
+	f := readFrame(t, b)
+	if ef := errorOf(t, f); f.ID != "b2" || ef.Code != events.CodeUnavailable {
+		t.Fatalf("over the send limit: %+v %s; want unavailable for b2", f, f.Data)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Fatalf("the refusal came after %v; want it at once", waited)
+	}
+	if got := h.e.stats.shed[shedLimit].Load(); got != 1 {
+		t.Fatalf("send_limit sheds %d, want 1", got)
+	}
+
+	// An answer gives the place back: the next send is admitted and answered with its own result.
+	h.deliverMessage("c1", 1, corrA1, "u1")
+	if f := readUntil(t, a, events.FrameResult); f.ID != "a1" {
+		t.Fatalf("result %+v", f)
+	}
+	inflight(1)
+	h.deliverMessage("c1", 2, corrB1, "u2")
+	if f := readUntil(t, b, events.FrameResult); f.ID != "b1" {
+		t.Fatalf("result %+v", f)
+	}
+	inflight(0)
+
+	// A send published and never answered holds its place until its timeout answers it.
+	sendFrame(t, a, "a2", "ma2")
+	nextEvent(t, cmds, events.TypeMessageSend)
+	inflight(1)
+	if f := readUntil(t, a, events.FrameError); f.ID != "a2" {
+		t.Fatalf("timeout answer %+v", f)
+	}
+	inflight(0)
+
+	// A failed publish gives its place back too.
+	sp.stalled.Store(true)
+	sendFrame(t, a, "a3", "ma3")
+	if f := readUntil(t, a, events.FrameError); f.ID != "a3" {
+		t.Fatalf("publish failure answer %+v", f)
+	}
+	sp.stalled.Store(false)
+	inflight(0)
+	if got := h.e.stats.shed[shedLimit].Load(); got != 1 {
+		t.Fatalf("send_limit sheds %d after the place was free, want still 1", got)
+	}
+}
+
+// The limit is off when asked, and when its floor is not below the instance cap (it could only
+// duplicate the cap).
+func TestSendLimitOff(t *testing.T) {
+	for _, c := range []Config{{SendLimitMin: -1}, {SendLimitMin: 10, MaxPendingPerEdge: 10}} {
+		if err := c.setDefaults(); err != nil {
+			t.Fatal(err)
+		}
+		if c.SendLimitMin >= 0 {
+			t.Fatalf("%+v: limit on", c)
+		}
+	}
+	c := Config{}
+	if err := c.setDefaults(); err != nil || c.SendLimitMin != 50 {
+		t.Fatalf("default floor %d (%v), want 50", c.SendLimitMin, err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
@@ -78,6 +79,14 @@ type Config struct {
 	// MaxPendingPerEdge caps the instance's frames awaiting an answer; a frame over it is answered at
 	// once with error "unavailable". Default 2000.
 	MaxPendingPerEdge int
+	// SendLimitMin is the floor of the adaptive limit on sends in flight (published, not yet
+	// answered) on this instance; a send over the limit is answered at once with "unavailable"
+	// (overload.go). The limit (failsafe-go's adaptive limiter) rises with the concurrency the
+	// instance actually sees, up to MaxPendingPerEdge, and falls while answer times climb above
+	// their baseline, so under overload what is admitted still gets answered within the deadline
+	// instead of queueing until it expires. Default 50: above the bursts of a healthy path (a few
+	// sends in flight at hundreds a second); negative, or not below MaxPendingPerEdge, disables it.
+	SendLimitMin int
 	// ShedAnswerLatency: while the recent mean send answer latency is above it, new sends are answered
 	// at once with "unavailable" (overload.go). Zero or negative: off (the default). Measured: the mean
 	// lags the path's recovery, so after a burst it kept shedding at a rate the path could carry; the
@@ -144,6 +153,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxPendingPerEdge <= 0 {
 		c.MaxPendingPerEdge = 2000
+	}
+	if c.SendLimitMin == 0 {
+		c.SendLimitMin = 50
+	}
+	if c.SendLimitMin >= c.MaxPendingPerEdge {
+		c.SendLimitMin = -1 // a limit that cannot move below the cap adds nothing to it
 	}
 	setDur(&c.DrainWindow, 10*time.Second)
 	setDur(&c.WriteTimeout, 10*time.Second)
@@ -220,6 +235,7 @@ type Edge struct {
 	upgrader websocket.Upgrader
 	hub      *hub
 	cmds     *pendingCommands
+	sends    adaptivelimiter.AdaptiveLimiter[any] // nil: no adaptive limit on sends
 	presence *presence
 	latency  answerLatency
 	lag      answerLatency // delivery lag of message facts (ShedDeliveryLag)
@@ -276,6 +292,9 @@ func New(cfg Config, deps Deps) (*Edge, error) {
 		e.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 	}
 	e.cmds = newPendingCommands()
+	if cfg.SendLimitMin > 0 {
+		e.sends = newSendLimiter(cfg.SendLimitMin, cfg.MaxPendingPerEdge)
+	}
 	if err := e.initMetrics(deps.Meter); err != nil {
 		return nil, fmt.Errorf("edge metrics: %w", err)
 	}

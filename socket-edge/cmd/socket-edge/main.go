@@ -28,6 +28,7 @@
 //	COMMAND_TIMEOUT       a frame without answer by then gets "unavailable" (COMMAND_DEADLINE + 0.4s)
 //	MAX_PENDING_COMMANDS_PER_CONN  frames awaiting an answer per connection; over: rate_limited (16)
 //	MAX_PENDING_COMMANDS  frames awaiting an answer per instance; over: unavailable (2000)
+//	SEND_LIMIT_MIN        floor of the adaptive limit on sends in flight per instance; over: unavailable (50; off)
 //	SHED_DELIVERY_LAG     shed new sends while message deliveries lag more than this (1s; off)
 //	SHED_ANSWER_LATENCY   shed new sends while the mean answer latency is above it (off)
 //	ACK_RATE_LIMIT        ack budget per connection, rate/burst per second (500/1000)
@@ -223,6 +224,15 @@ func loadConfig() (config, error) {
 			if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst <= 0 {
 				return c, fmt.Errorf("%s: %q is not a positive integer", n.key, v)
 			}
+		}
+	}
+	switch v := os.Getenv("SEND_LIMIT_MIN"); v {
+	case "":
+	case "off":
+		c.edge.SendLimitMin = -1
+	default:
+		if c.edge.SendLimitMin, err = strconv.Atoi(v); err != nil || c.edge.SendLimitMin <= 0 {
+			return c, fmt.Errorf("SEND_LIMIT_MIN: %q is not a positive integer or off", v)
 		}
 	}
 	switch v := os.Getenv("SHED_DELIVERY_LAG"); v {
