@@ -19,11 +19,14 @@ type Config struct {
 	Brokers []string
 	// Security is how connections are secured (TLS, SASL); the zero value is plaintext.
 	Security Security
-	// BatchTimeout is how long the writer waits to fill a batch; default 100µs. Every synchronous
-	// publish waits this long (kafka-go's own default, 1s, adds a second to each), and a message takes
-	// three publishes to reach its recipients. A longer wait buys little: one partition of the broker
-	// topic sees a record every few milliseconds even at 2,500 msg/s, and the events of one Publish
-	// call share a batch whatever the timeout.
+	// BatchTimeout is how long the writer waits to fill a batch; default (zero) none: a batch goes
+	// out at once. Every synchronous publish waits for it, and a message takes three publishes to
+	// reach its recipients. A process that is idle between publishes sleeps in the runtime's
+	// poller, whose granularity is a millisecond, so even a 100µs timeout cost ~1.3 ms a publish
+	// (BenchmarkPublishIdle: p50 1,283 µs with 100µs, 162 µs without). The events of one Publish
+	// call share a batch whatever the timeout; what a wait adds is coalescing of concurrent
+	// callers, which pays only at ~10k publishes a second per process (32 concurrent publishers:
+	// 47-63 µs of CPU a publish with 100µs, ~80 without); no process here publishes that much.
 	BatchTimeout time.Duration
 	// WriteTimeout bounds one produce request; default 10s.
 	WriteTimeout time.Duration
@@ -45,7 +48,7 @@ func NewWriter(cfg Config) (*Writer, error) {
 		return nil, errors.New("kafka writer: no brokers")
 	}
 	if cfg.BatchTimeout <= 0 {
-		cfg.BatchTimeout = 100 * time.Microsecond
+		cfg.BatchTimeout = time.Nanosecond // kafka-go's zero means its own default, 1s
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
