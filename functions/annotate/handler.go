@@ -87,21 +87,14 @@ func errMessageNotFound() error { return events.Errorf(events.CodeNotFound, "mes
 // change runs fn in a transaction; the facts it returns are added to the outbox in that transaction
 // and published after commit.
 func (h *Handler) change(ctx context.Context, fn func(tx pgx.Tx) ([]event.Event, error)) error {
-	var facts []event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		var err error
-		if facts, err = fn(tx); err != nil || len(facts) == 0 {
+	return h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		facts, err := fn(tx)
+		if err != nil {
 			return err
 		}
-		return h.d.Outbox.Add(ctx, tx, facts...)
+		emit(facts...)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if len(facts) > 0 {
-		h.d.Outbox.Flush(ctx, facts...)
-	}
-	return nil
 }
 
 // target is a message locked for a change (the caller is a member of its conversation).

@@ -103,10 +103,9 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 	}
 	req := events.ContactRequest{ID: messaging.NewID(), FromUserID: userID, ToUserID: toID, Message: message,
 		Status: events.RequestPending, CreatedAt: messaging.Now()}
-	var facts []event.Event
 	created := true
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts, created = nil, true
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		created = true
 		// Serialize requests between the same two users (either direction), so two users adding each
 		// other at once end as contacts rather than with two crossed pending requests.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(LEAST($1::text, $2::text) || ':' || GREATEST($1::text, $2::text), 0))`,
@@ -134,7 +133,8 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 			if err != nil {
 				return err
 			}
-			req, facts = reverse, []event.Event{fact}
+			req = reverse
+			emit(fact)
 			return nil
 		}
 		if !messaging.IsNoRows(err) {
@@ -152,18 +152,17 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		if err != nil {
 			return err
 		}
-		facts = []event.Event{e}
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return events.ContactRequest{}, false, err
 	}
-	h.d.Outbox.Flush(ctx, facts...)
 	return req, created, nil
 }
 
-// accept marks the pending request locked in tx accepted, makes both users contacts and adds the
-// im.contact.accepted fact to the outbox; the caller has checked that neither blocks the other.
+// accept marks the pending request locked in tx accepted, makes both users contacts and returns the
+// im.contact.accepted fact for the caller to emit; the caller has checked that neither blocks the other.
 func (h *Handler) accept(ctx context.Context, tx pgx.Tx, req *events.ContactRequest) (event.Event, error) {
 	if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = 'accepted', decided_at = now() WHERE id = $1`, req.ID); err != nil {
 		return event.Event{}, fmt.Errorf("accept: %w", err)
@@ -177,7 +176,7 @@ func (h *Handler) accept(ctx context.Context, tx pgx.Tx, req *events.ContactRequ
 	if err != nil {
 		return event.Event{}, err
 	}
-	return e, h.d.Outbox.Add(ctx, tx, e)
+	return e, nil
 }
 
 const requestColumns = `id, from_user_id, to_user_id, message, status, created_at`
@@ -224,9 +223,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, userID, status 
 // Decide accepts or rejects a pending request addressed to userID. Accepting makes both contacts.
 func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) (events.ContactRequest, error) {
 	var req events.ContactRequest
-	var facts []event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts = nil
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		var err error
 		req, err = scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM contact_requests WHERE id = $1 FOR UPDATE`, requestID))
 		if messaging.IsNoRows(err) || (err == nil && req.ToUserID != userID && req.FromUserID != userID) {
@@ -260,13 +257,12 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 		if err != nil {
 			return err
 		}
-		facts = []event.Event{e}
+		emit(e)
 		return nil
 	})
 	if err != nil {
 		return events.ContactRequest{}, err
 	}
-	h.d.Outbox.Flush(ctx, facts...)
 	return req, nil
 }
 
@@ -280,8 +276,7 @@ func (h *Handler) contacts(w http.ResponseWriter, r *http.Request, userID string
 
 func (h *Handler) remove(w http.ResponseWriter, r *http.Request, userID string) error {
 	ctx, other := r.Context(), r.PathValue("user_id")
-	var facts []event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR (user_id = $2 AND contact_id = $1)`, userID, other)
 		if err != nil {
 			return fmt.Errorf("remove contact: %w", err)
@@ -293,13 +288,12 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request, userID string) 
 		if err != nil {
 			return err
 		}
-		facts = []event.Event{e}
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	h.d.Outbox.Flush(ctx, facts...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -289,11 +289,10 @@ func (h *Handler) CreateDirect(ctx context.Context, userID, peerID string) (even
 		return events.Conversation{}, false, events.Errorf(events.CodeNotContacts, "you can only message your contacts")
 	}
 	id := messaging.NewID()
-	var facts []event.Event
 	var pending messaging.Pending
 	created := true
-	err = postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts, created = nil, true
+	err = h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		created = true
 		tag, err := tx.Exec(ctx, `INSERT INTO conversations (id, type, direct_key, members_count) VALUES ($1, 'direct', $2, 2)
 			ON CONFLICT (direct_key) DO NOTHING`, id, key)
 		if err != nil {
@@ -310,16 +309,17 @@ func (h *Handler) CreateDirect(ctx context.Context, userID, peerID string) (even
 		if pending, err = h.d.Mirror.Queue(ctx, tx, id, true, userID, peerID); err != nil {
 			return err
 		}
-		facts, err = h.createdFact(ctx, tx, id, userID, []string{userID, peerID})
+		facts, err := h.createdFact(ctx, tx, id, userID, []string{userID, peerID})
 		if err != nil {
 			return err
 		}
-		return h.d.Outbox.Add(ctx, tx, facts...)
+		emit(facts...)
+		return nil
 	})
 	if err != nil {
 		return events.Conversation{}, false, err
 	}
-	h.afterCommit(ctx, facts, pending)
+	h.afterCommit(ctx, pending)
 	c, err := view(ctx, h.d.Pool, id, userID)
 	return c, created, err
 }
@@ -338,9 +338,8 @@ func (h *Handler) CreateGroup(ctx context.Context, userID, title string, memberI
 	}
 	id := messaging.NewID()
 	all := append([]string{userID}, ids...)
-	var facts []event.Event
 	var pending messaging.Pending
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, type, title, owner_id, members_count)
 			VALUES ($1, 'group', $2, $3, $4)`, id, title, userID, len(all)); err != nil {
 			return fmt.Errorf("create group: %w", err)
@@ -354,15 +353,17 @@ func (h *Handler) CreateGroup(ctx context.Context, userID, title string, memberI
 		if pending, err = h.d.Mirror.Queue(ctx, tx, id, true, all...); err != nil {
 			return err
 		}
-		if facts, err = h.createdFact(ctx, tx, id, userID, all); err != nil {
+		facts, err := h.createdFact(ctx, tx, id, userID, all)
+		if err != nil {
 			return err
 		}
-		return h.d.Outbox.Add(ctx, tx, facts...)
+		emit(facts...)
+		return nil
 	})
 	if err != nil {
 		return events.Conversation{}, err
 	}
-	h.afterCommit(ctx, facts, pending)
+	h.afterCommit(ctx, pending)
 	return view(ctx, h.d.Pool, id, userID)
 }
 
@@ -379,9 +380,8 @@ func (h *Handler) createdFact(ctx context.Context, tx pgx.Tx, id, actor string, 
 	return []event.Event{e}, nil
 }
 
-// afterCommit publishes the committed facts and mirrors the committed grants to Keto.
-func (h *Handler) afterCommit(ctx context.Context, facts []event.Event, pending messaging.Pending) {
-	h.d.Outbox.Flush(ctx, facts...)
+// afterCommit mirrors the committed grants to Keto (the committed facts are published by then).
+func (h *Handler) afterCommit(ctx context.Context, pending messaging.Pending) {
 	h.d.Mirror.Apply(ctx, h.d.Pool, pending)
 }
 
@@ -426,22 +426,20 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, userID string) 
 		if err := h.checkTitle(*body.Title); err != nil {
 			return err
 		}
-		var facts []event.Event
-		err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+		err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 			if _, err := tx.Exec(ctx, `UPDATE conversations SET title = $2, updated_at = now() WHERE id = $1`, convID, *body.Title); err != nil {
 				return fmt.Errorf("rename: %w", err)
 			}
-			var err error
-			facts, err = h.updatedFact(ctx, tx, convID, userID, nil)
+			facts, err := h.updatedFact(ctx, tx, convID, userID, nil)
 			if err != nil {
 				return err
 			}
-			return h.d.Outbox.Add(ctx, tx, facts...)
+			emit(facts...)
+			return nil
 		})
 		if err != nil {
 			return err
 		}
-		h.d.Outbox.Flush(ctx, facts...)
 	}
 	c, err := view(ctx, h.d.Pool, convID, userID)
 	if err != nil {
@@ -494,10 +492,8 @@ func (h *Handler) AddMembers(ctx context.Context, convID, actor string, userIDs 
 	if err := h.checkUsers(ctx, ids); err != nil {
 		return err
 	}
-	var facts []event.Event
 	var pending messaging.Pending
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts = nil
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		var count int
 		// The row lock serializes membership changes of one group, so the size limit holds.
 		if err := tx.QueryRow(ctx, `SELECT members_count FROM conversations WHERE id = $1 FOR UPDATE`, convID).Scan(&count); err != nil {
@@ -531,13 +527,13 @@ func (h *Handler) AddMembers(ctx context.Context, convID, actor string, userIDs 
 		if err != nil {
 			return err
 		}
-		facts = []event.Event{e}
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	h.afterCommit(ctx, facts, pending)
+	h.afterCommit(ctx, pending)
 	return nil
 }
 
@@ -584,9 +580,7 @@ func (h *Handler) RemoveMember(ctx context.Context, convID, actor, target string
 	if err := h.d.Mirror.RevokeFirst(ctx, convID, target, reversed(messaging.RelationsOf(targetRole))...); err != nil {
 		return err
 	}
-	var facts []event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts = nil
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'`, convID, target)
 		if err != nil {
 			return fmt.Errorf("remove member: %w", err)
@@ -602,14 +596,10 @@ func (h *Handler) RemoveMember(ctx context.Context, convID, actor, target string
 		if err != nil {
 			return err
 		}
-		facts = []event.Event{e}
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	h.d.Outbox.Flush(ctx, facts...)
-	return nil
+	return err
 }
 
 func (h *Handler) updateMember(w http.ResponseWriter, r *http.Request, userID string) error {
@@ -657,9 +647,8 @@ func (h *Handler) SetRole(ctx context.Context, convID, actor, target, role strin
 	if err != nil {
 		return err
 	}
-	var facts []event.Event
 	var pending messaging.Pending
-	err = postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
+	err = h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		affected := []string{target}
 		if role == events.RoleOwner {
 			affected = append(affected, actor)
@@ -680,15 +669,17 @@ func (h *Handler) SetRole(ctx context.Context, convID, actor, target, role strin
 		if pending, err = h.d.Mirror.Queue(ctx, tx, convID, false, affected...); err != nil {
 			return err
 		}
-		if facts, err = h.updatedFact(ctx, tx, convID, actor, affected); err != nil {
+		facts, err := h.updatedFact(ctx, tx, convID, actor, affected)
+		if err != nil {
 			return err
 		}
-		return h.d.Outbox.Add(ctx, tx, facts...)
+		emit(facts...)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	h.afterCommit(ctx, facts, pending)
+	h.afterCommit(ctx, pending)
 	return nil
 }
 

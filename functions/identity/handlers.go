@@ -56,22 +56,14 @@ func fact(typ, userID string, data events.Validator) (event.Event, error) {
 // inTx runs fn in a transaction that adds the facts fn returns to the outbox, and publishes them
 // after commit. fn may run more than once (serialization retries).
 func (f *Function) inTx(ctx context.Context, fn func(tx pgx.Tx) ([]event.Event, error)) error {
-	var evs []event.Event
-	err := postgres.InTx(ctx, f.d.Pool, func(tx pgx.Tx) error {
-		var err error
-		if evs, err = fn(tx); err != nil {
+	return f.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		evs, err := fn(tx)
+		if err != nil {
 			return err
 		}
-		if len(evs) == 0 {
-			return nil
-		}
-		return f.d.Outbox.Add(ctx, tx, evs...)
+		emit(evs...)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	f.d.Outbox.Flush(ctx, evs...)
-	return nil
 }
 
 // ---- OIDC issuer ----

@@ -75,10 +75,8 @@ func (h *Handler) Read(ctx context.Context, cmd events.ReadCommand) (int64, erro
 	if err := cmd.Validate(); err != nil {
 		return 0, err
 	}
-	var fact *event.Event
 	var readSeq int64
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		fact = nil
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		// The WHERE on read_seq makes the move monotonic under concurrency: a second UPDATE waits for
 		// the first's row lock and re-checks against the committed value.
 		err := tx.QueryRow(ctx, `UPDATE conversation_members cm SET read_seq = LEAST($3::bigint, c.last_seq)
@@ -99,14 +97,11 @@ func (h *Handler) Read(ctx context.Context, cmd events.ReadCommand) (int64, erro
 		if err != nil {
 			return err
 		}
-		fact = &e
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return 0, err
-	}
-	if fact != nil {
-		h.d.Outbox.Flush(ctx, *fact)
 	}
 	return readSeq, nil
 }

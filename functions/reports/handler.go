@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -138,10 +137,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, userID string) 
 	}
 	ctx, msgID := r.Context(), r.PathValue("id")
 	var rep events.Report
-	var fact *event.Event
 	created := false
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		fact, created = nil, false
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		created = false
 		msg, err := messaging.LoadMessage(ctx, tx, msgID, "")
 		if messaging.IsNoRows(err) {
 			return errMessageNotFound()
@@ -184,14 +182,11 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, userID string) 
 		if err != nil {
 			return err
 		}
-		fact = &e
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return err
-	}
-	if fact != nil {
-		h.d.Outbox.Flush(ctx, *fact)
 	}
 	status := http.StatusOK
 	if created {
@@ -296,9 +291,7 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, userID string)
 			return err
 		}
 	}
-	var facts []event.Event
-	err = postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts = nil
+	err = h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM reports WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
 			return fmt.Errorf("report: %w", err)
@@ -311,11 +304,9 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, userID string)
 			if _, err := tx.Exec(ctx, `SELECT 1 FROM messages WHERE id = $1 FOR UPDATE`, rep.MessageID); err != nil {
 				return fmt.Errorf("lock message: %w", err)
 			}
-			_, revoked, err := messaging.RevokeLocked(ctx, tx, h.d.Outbox, Source, rep.MessageID, userID)
-			if err != nil {
+			if _, err := messaging.RevokeLocked(ctx, tx, emit, Source, rep.MessageID, userID); err != nil {
 				return err
 			}
-			facts = append(facts, revoked...)
 		}
 		var err error
 		rep, err = scanReport(tx.QueryRow(ctx, `UPDATE reports SET status = 'resolved', action = $2, resolved_by = $3,
@@ -327,12 +318,11 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, userID string)
 		if err != nil {
 			return err
 		}
-		facts = append(facts, e)
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	h.d.Outbox.Flush(ctx, facts...)
 	return serve.WriteJSON(w, http.StatusOK, events.ReportResponse{Report: rep})
 }

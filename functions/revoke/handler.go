@@ -89,9 +89,7 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		return events.Message{}, err
 	}
 	var msg events.Message
-	var facts []event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		facts = nil
+	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		var senderID, status string
 		var role *string
 		var created time.Time
@@ -112,14 +110,11 @@ func (h *Handler) Revoke(ctx context.Context, cmd events.RevokeCommand) (events.
 		if err := h.allowed(cmd.UserID, senderID, *role, created); err != nil {
 			return err
 		}
-		msg, facts, err = messaging.RevokeLocked(ctx, tx, h.d.Outbox, Source, cmd.MessageID, cmd.UserID)
+		msg, err = messaging.RevokeLocked(ctx, tx, emit, Source, cmd.MessageID, cmd.UserID)
 		return err
 	})
 	if err != nil {
 		return events.Message{}, err
-	}
-	if len(facts) > 0 {
-		h.d.Outbox.Flush(ctx, facts...)
 	}
 	return msg, nil
 }

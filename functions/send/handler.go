@@ -30,7 +30,10 @@ type Config struct {
 	MaxTextChars int
 	// MaxPayloadBytes bounds the payload of a message; default 16 KiB.
 	MaxPayloadBytes int
-	// Topic is the broker topic the outbox publishes facts to (the Outbox's own topic).
+	// Topic is ignored: the facts' outbox rows take the relay's topic (Relay.Topic), so they cannot
+	// disagree with the topic it publishes to.
+	//
+	// Deprecated: kept until the composition root stops setting it.
 	Topic string
 	// FaultSkipPublish is a fault-injection hook for tests, off in production: the function stops
 	// between commit and publish, as if it died there, leaving the fact to the outbox sweep.
@@ -55,9 +58,11 @@ type Config struct {
 }
 
 // Relay publishes committed facts in the background, in the order handed over, leaving what it
-// cannot publish to the outbox sweep (*postgres.Relay).
+// cannot publish to the outbox sweep (*postgres.Relay). Topic is the topic it publishes to, which
+// the outbox rows send writes itself must name (postgres.OutboxInsert).
 type Relay interface {
 	Enqueue(ctx context.Context, evs ...event.Event)
+	Topic() string
 }
 
 // Deps are send's clients.
@@ -107,7 +112,7 @@ func New(cfg Config, d Deps) *Handler {
 	if cfg.MaxMentions <= 0 {
 		cfg.MaxMentions = 100
 	}
-	s := &store{pool: d.Pool, topic: cfg.Topic, maxBehind: int64(cfg.MaxUndelivered), stall: cfg.DeliveryStall, log: d.Log}
+	s := &store{pool: d.Pool, topic: d.Relay.Topic(), maxBehind: int64(cfg.MaxUndelivered), stall: cfg.DeliveryStall, log: d.Log}
 	flush := d.Relay.Enqueue
 	if cfg.FaultSkipPublish {
 		flush = func(ctx context.Context, evs ...event.Event) {

@@ -16,7 +16,7 @@ import (
 // store is send's PostgreSQL side.
 type store struct {
 	pool      *pgxpool.Pool
-	topic     string
+	topic     string        // the outbox rows' (the relay's)
 	maxBehind int64         // refuse sends while this many messages of the conversation await delivery
 	stall     time.Duration // ... unless the cursor has not advanced for this long
 	log       *slog.Logger
@@ -79,7 +79,7 @@ WITH chk AS (
 			WHERE cm.conversation_id = $1 AND cm.user_id <> $2
 			  AND (cm.muted_until IS NULL OR cm.muted_until <= now() OR $17 OR cm.user_id = ANY($16)))) AS yes
 ), fact AS (
-	INSERT INTO outbox (id, topic, event)
+	` + postgres.OutboxInsert + `
 	SELECT $10, $11, CASE WHEN push.yes THEN jsonb_set(f, '{` + events.ExtPush + `}', '"true"') ELSE f END
 	FROM msg, push, jsonb_set($12::jsonb, '{data,message,seq}', to_jsonb(msg.seq)) AS f
 )

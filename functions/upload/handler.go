@@ -311,9 +311,7 @@ func (h *Handler) reject(ctx context.Context, f file, reason string) error {
 // decide runs update (which moves the row out of pending, or matches nothing) and adds the fact,
 // keyed by the owner, in one transaction, then publishes the fact.
 func (h *Handler) decide(ctx context.Context, f file, typ, reason string, update func(pgx.Tx, *events.File) error) error {
-	var fact *event.Event
-	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		fact = nil
+	return h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		out := f.File
 		err := update(tx, &out)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -326,14 +324,7 @@ func (h *Handler) decide(ctx context.Context, f file, typ, reason string, update
 		if err != nil {
 			return err
 		}
-		fact = &e
-		return h.d.Outbox.Add(ctx, tx, e)
+		emit(e)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if fact != nil {
-		h.d.Outbox.Flush(ctx, *fact)
-	}
-	return nil
 }

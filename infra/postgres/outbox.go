@@ -47,7 +47,45 @@ func NewOutbox(pool *pgxpool.Pool, pub Publisher, topic string, log *slog.Logger
 	return &Outbox{pool: pool, pub: pub, topic: topic, log: log, publishFailures: pf}
 }
 
-// Add stores evs in tx. Call Flush with the same events once tx has committed.
+// OutboxInsert begins the statement that stores an outbox row. The row's values are, in this order,
+// the event's id, the topic it is published to (Outbox.Topic) and the event in structured JSON
+// (json.Marshal of the event.Event), which Sweep decodes. Add writes its rows with it; a statement
+// that must write its row itself, in the round trip of the state change (send's one-statement
+// insert), appends its own VALUES or SELECT, so the row's format is still known here only.
+const OutboxInsert = `INSERT INTO outbox (id, topic, event)`
+
+// Topic is the topic o publishes to: the topic column of the rows it writes.
+func (o *Outbox) Topic() string { return o.topic }
+
+// Emit adds facts to the outbox rows of the transaction it was given with (Outbox.InTx).
+type Emit func(evs ...event.Event)
+
+// InTx runs fn in a transaction (InTx: a serialization failure or deadlock runs fn again, so fn must
+// only touch the database and emit), stores the facts fn emits in the outbox in that transaction,
+// and publishes them once it has committed (Flush). When fn or the commit fails nothing is
+// published: the rows rolled back with the change. fn's error is returned as it is (callers return
+// catalog errors through it); emit must not be used after fn returns. The transaction runs on o's pool.
+func (o *Outbox) InTx(ctx context.Context, fn func(tx pgx.Tx, emit Emit) error) error {
+	var evs []event.Event
+	emit := func(e ...event.Event) { evs = append(evs, e...) }
+	err := InTx(ctx, o.pool, func(tx pgx.Tx) error {
+		evs = evs[:0] // a retried attempt emits again
+		if err := fn(tx, emit); err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		return o.Add(ctx, tx, evs...)
+	})
+	if err != nil {
+		return err
+	}
+	o.Flush(ctx, evs...)
+	return nil
+}
+
+// Add stores evs in tx. Call Flush with the same events once tx has committed (InTx does both).
 func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error {
 	batch := &pgx.Batch{}
 	for _, e := range evs {
@@ -55,7 +93,7 @@ func (o *Outbox) Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error {
 		if err != nil {
 			return fmt.Errorf("outbox encode %s: %w", e.Type(), err)
 		}
-		batch.Queue(`INSERT INTO outbox (id, topic, event) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, e.ID(), o.topic, body)
+		batch.Queue(OutboxInsert+` VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, e.ID(), o.topic, body)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("outbox insert: %w", err)
@@ -197,6 +235,9 @@ func (o *Outbox) NewRelay(queue int) *Relay {
 	}
 	return &Relay{o: o, queue: make(chan []event.Event, queue), idle: make(chan struct{})}
 }
+
+// Topic is the topic r publishes to (its outbox's): the topic column of the rows handed to it.
+func (r *Relay) Topic() string { return r.o.topic }
 
 // Enqueue hands committed events to the relay without blocking. When the queue is full they are
 // left to the sweep (logged and counted).

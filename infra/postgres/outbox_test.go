@@ -12,6 +12,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/postgres"
@@ -222,5 +224,102 @@ func TestPruneDeletesOnlyOldPublishedRows(t *testing.T) {
 	}
 	if got := fmt.Sprint(left()); got != "[p3 p4 p5]" {
 		t.Fatalf("after the second prune: %s", got)
+	}
+}
+
+// committedPublisher records, for each event published, whether its outbox row was committed at
+// that moment (visible to another connection): Outbox.InTx must publish only after commit.
+type committedPublisher struct {
+	pool      *pgxpool.Pool
+	got       []string
+	committed []bool
+}
+
+func (p *committedPublisher) Publish(ctx context.Context, topic string, evs ...event.Event) error {
+	for _, e := range evs {
+		var n int
+		if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE id = $1 AND topic = $2`, e.ID(), topic).Scan(&n); err != nil {
+			return err
+		}
+		p.got = append(p.got, e.ID())
+		p.committed = append(p.committed, n == 1)
+	}
+	return nil
+}
+
+// Outbox.InTx stores what fn emits in fn's transaction and publishes it only once that committed:
+// never when fn fails, never an event of an attempt that was retried.
+func TestOutboxInTxPublishesOnlyAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := pgtest.New(t)
+	pub := &committedPublisher{pool: pool}
+	ob := postgres.NewOutbox(pool, pub, "broker", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rows := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// fn fails after emitting: its error comes back as it is, nothing is stored or published.
+	refused := errors.New("refused")
+	err := ob.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		emit(fact(t, "bad"))
+		return refused
+	})
+	if err != refused {
+		t.Fatalf("err %v, want fn's own error", err)
+	}
+	if len(pub.got) != 0 || rows() != 0 {
+		t.Fatalf("a failed fn published %v and left %d rows", pub.got, rows())
+	}
+
+	// The first attempt hits a serialization failure and is retried: only the second attempt's
+	// events are stored and published, after commit, and in emit order.
+	attempts := 0
+	err = ob.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		attempts++
+		if attempts == 1 {
+			emit(fact(t, "lost"))
+			return &pgconn.PgError{Code: "40001"}
+		}
+		emit(fact(t, "a1"))
+		if len(pub.got) != 0 {
+			t.Error("published before commit")
+		}
+		emit(fact(t, "a2"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 2 {
+		t.Fatalf("%d attempts, want 2", attempts)
+	}
+	if fmt.Sprint(pub.got) != "[a1 a2]" || fmt.Sprint(pub.committed) != "[true true]" {
+		t.Fatalf("published %v (committed %v), want [a1 a2], both committed first", pub.got, pub.committed)
+	}
+	var unpublished int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unpublished); err != nil || unpublished != 0 || rows() != 2 {
+		t.Fatalf("%d rows, %d unpublished (%v); want 2, both marked", rows(), unpublished, err)
+	}
+
+	// The commit itself fails (a deferred unique constraint is checked at COMMIT): nothing is published.
+	pub.got = nil
+	err = ob.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
+		emit(fact(t, "c1"))
+		_, err := tx.Exec(ctx, `CREATE TEMP TABLE twice (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;
+			INSERT INTO twice VALUES (1), (1)`)
+		return err
+	})
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" || len(pub.got) != 0 || rows() != 2 {
+		t.Fatalf("err %v, published %v, %d rows; want the commit's unique violation and nothing new", err, pub.got, rows())
+	}
+
+	// Nothing emitted: nothing stored, nothing published.
+	if err := ob.InTx(ctx, func(pgx.Tx, postgres.Emit) error { return nil }); err != nil || len(pub.got) != 0 || rows() != 2 {
+		t.Fatalf("empty: err %v, published %v, %d rows", err, pub.got, rows())
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,10 +33,10 @@ type Bumper interface {
 	BumpBans(ctx context.Context) error
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox).
+// Outbox runs a transaction whose emitted facts commit with it and are published after commit
+// (*postgres.Outbox).
 type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
+	InTx(ctx context.Context, fn func(tx pgx.Tx, emit postgres.Emit) error) error
 }
 
 // Bans bans and unbans. Source is the CloudEvents source of the facts it writes (the caller's).
@@ -64,17 +63,13 @@ func (b *Bans) Ban(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	err = postgres.InTx(ctx, b.Pool, func(tx pgx.Tx) error {
+	return b.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET banned_at = coalesce(banned_at, now()) WHERE id = $1`, userID); err != nil {
 			return fmt.Errorf("ban: %w", err)
 		}
-		return b.Outbox.Add(ctx, tx, ev)
+		emit(ev)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	b.Outbox.Flush(ctx, ev)
-	return nil
 }
 
 // Unban lifts the ban: Keto first, then the mirror.

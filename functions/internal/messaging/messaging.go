@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/infra/postgres"
 )
 
 // Querier is what both *pgxpool.Pool and pgx.Tx offer, so a query helper runs in or out of a transaction.
@@ -79,11 +80,10 @@ func Limit(v, def, max int) int {
 	return v
 }
 
-// Outbox stores facts in a transaction and publishes them after commit (*postgres.Outbox): what every
-// function that changes conversation state needs.
+// Outbox runs a transaction whose emitted facts commit with it and are published after commit
+// (*postgres.Outbox): what every function that changes conversation state needs.
 type Outbox interface {
-	Add(ctx context.Context, tx pgx.Tx, evs ...event.Event) error
-	Flush(ctx context.Context, evs ...event.Event)
+	InTx(ctx context.Context, fn func(tx pgx.Tx, emit postgres.Emit) error) error
 }
 
 // Command is the broker side of a command function: it decodes e's data as a T, runs it, and answers
