@@ -108,15 +108,11 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		created = true
 		// Serialize requests between the same two users (either direction), so two users adding each
 		// other at once end as contacts rather than with two crossed pending requests.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(LEAST($1::text, $2::text) || ':' || GREATEST($1::text, $2::text), 0))`,
-			userID, toID); err != nil {
+		if err := lockPair(ctx, tx, userID, toID); err != nil {
 			return fmt.Errorf("request lock: %w", err)
 		}
-		var blocked, contacts bool
-		if err := tx.QueryRow(ctx, `SELECT
-				EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1)),
-				EXISTS (SELECT 1 FROM contacts WHERE user_id = $1 AND contact_id = $2)`,
-			userID, toID).Scan(&blocked, &contacts); err != nil {
+		blocked, contacts, err := relation(ctx, tx, userID, toID)
+		if err != nil {
 			return fmt.Errorf("request checks: %w", err)
 		}
 		switch {
@@ -125,8 +121,7 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		case contacts:
 			return events.Errorf(events.CodeConflict, "you are already contacts")
 		}
-		reverse, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM contact_requests
-			WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending' FOR UPDATE`, userID, toID))
+		reverse, err := lockPendingRequest(ctx, tx, toID, userID)
 		if err == nil {
 			created = false
 			fact, err := h.accept(ctx, tx, &reverse)
@@ -140,8 +135,7 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		if !messaging.IsNoRows(err) {
 			return fmt.Errorf("reverse request: %w", err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO contact_requests (id, from_user_id, to_user_id, message, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, req.ID, userID, toID, message, req.CreatedAt)
+		err = insertRequest(ctx, tx, req)
 		if postgres.IsUniqueViolation(err, "contact_requests_one_pending") {
 			return events.Errorf(events.CodeConflict, "a request to this user is already pending")
 		}
@@ -164,12 +158,11 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 // accept marks the pending request locked in tx accepted, makes both users contacts and returns the
 // im.contact.accepted fact for the caller to emit; the caller has checked that neither blocks the other.
 func (h *Handler) accept(ctx context.Context, tx pgx.Tx, req *events.ContactRequest) (event.Event, error) {
-	if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = 'accepted', decided_at = now() WHERE id = $1`, req.ID); err != nil {
+	if err := decideRequest(ctx, tx, req.ID, events.RequestAccepted); err != nil {
 		return event.Event{}, fmt.Errorf("accept: %w", err)
 	}
 	req.Status = events.RequestAccepted
-	if _, err := tx.Exec(ctx, `INSERT INTO contacts (user_id, contact_id) VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING`,
-		req.FromUserID, req.ToUserID); err != nil {
+	if err := insertContacts(ctx, tx, req.FromUserID, req.ToUserID); err != nil {
 		return event.Event{}, fmt.Errorf("add contacts: %w", err)
 	}
 	e, err := messaging.NewFact(ctx, Source, events.TypeContactAccepted, req.FromUserID, events.ContactFact{Request: *req})
@@ -177,15 +170,6 @@ func (h *Handler) accept(ctx context.Context, tx pgx.Tx, req *events.ContactRequ
 		return event.Event{}, err
 	}
 	return e, nil
-}
-
-const requestColumns = `id, from_user_id, to_user_id, message, status, created_at`
-
-func scanRequest(row pgx.Row) (events.ContactRequest, error) {
-	var r events.ContactRequest
-	err := row.Scan(&r.ID, &r.FromUserID, &r.ToUserID, &r.Message, &r.Status, &r.CreatedAt)
-	r.CreatedAt = r.CreatedAt.UTC()
-	return r, err
 }
 
 func (h *Handler) requests(w http.ResponseWriter, r *http.Request, userID string) error {
@@ -197,12 +181,7 @@ func (h *Handler) requests(w http.ResponseWriter, r *http.Request, userID string
 	default:
 		return events.Invalid("direction", "must be incoming or outgoing")
 	}
-	rows, err := h.d.Pool.Query(r.Context(), `SELECT `+requestColumns+` FROM contact_requests
-		WHERE `+col+` = $1 AND status = 'pending' ORDER BY created_at DESC, id`, userID)
-	if err != nil {
-		return fmt.Errorf("requests: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.ContactRequest, error) { return scanRequest(r) })
+	out, err := pendingRequests(r.Context(), h.d.Pool, col, userID)
 	if err != nil {
 		return fmt.Errorf("requests: %w", err)
 	}
@@ -225,7 +204,7 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 	var req events.ContactRequest
 	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
 		var err error
-		req, err = scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM contact_requests WHERE id = $1 FOR UPDATE`, requestID))
+		req, err = lockRequest(ctx, tx, requestID)
 		if messaging.IsNoRows(err) || (err == nil && req.ToUserID != userID && req.FromUserID != userID) {
 			return events.Errorf(events.CodeNotFound, "request not found")
 		}
@@ -239,15 +218,14 @@ func (h *Handler) Decide(ctx context.Context, userID, requestID, status string) 
 			return events.Errorf(events.CodeConflict, "the request was already %s", req.Status)
 		}
 		if status != events.RequestAccepted {
-			if _, err := tx.Exec(ctx, `UPDATE contact_requests SET status = $2, decided_at = now() WHERE id = $1`, requestID, status); err != nil {
+			if err := decideRequest(ctx, tx, requestID, status); err != nil {
 				return fmt.Errorf("decide: %w", err)
 			}
 			req.Status = status
 			return nil
 		}
-		var blocked bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2)
-			OR (blocker_id = $2 AND blocked_id = $1))`, req.FromUserID, req.ToUserID).Scan(&blocked); err != nil {
+		blocked, err := blockedEitherWay(ctx, tx, req.FromUserID, req.ToUserID)
+		if err != nil {
 			return fmt.Errorf("blocks: %w", err)
 		}
 		if blocked {
@@ -277,11 +255,11 @@ func (h *Handler) contacts(w http.ResponseWriter, r *http.Request, userID string
 func (h *Handler) remove(w http.ResponseWriter, r *http.Request, userID string) error {
 	ctx, other := r.Context(), r.PathValue("user_id")
 	err := h.d.Outbox.InTx(ctx, func(tx pgx.Tx, emit postgres.Emit) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM contacts WHERE (user_id = $1 AND contact_id = $2) OR (user_id = $2 AND contact_id = $1)`, userID, other)
+		removed, err := deleteContacts(ctx, tx, userID, other)
 		if err != nil {
 			return fmt.Errorf("remove contact: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
+		if !removed {
 			return events.Errorf(events.CodeNotFound, "contact not found")
 		}
 		e, err := messaging.NewFact(ctx, Source, events.TypeContactRemoved, userID, events.ContactRemoved{UserID: userID, ContactID: other})
@@ -314,13 +292,11 @@ func (h *Handler) block(w http.ResponseWriter, r *http.Request, userID string) e
 		return err
 	}
 	err := postgres.InTx(ctx, h.d.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, body.UserID); err != nil {
+		if err := insertBlock(ctx, tx, userID, body.UserID); err != nil {
 			return fmt.Errorf("block: %w", err)
 		}
 		// A pending request from the blocked user would otherwise still be answerable.
-		_, err := tx.Exec(ctx, `UPDATE contact_requests SET status = 'rejected', decided_at = now()
-			WHERE from_user_id = $2 AND to_user_id = $1 AND status = 'pending'`, userID, body.UserID)
-		return err
+		return rejectPending(ctx, tx, body.UserID, userID)
 	})
 	if err != nil {
 		return err
@@ -330,7 +306,7 @@ func (h *Handler) block(w http.ResponseWriter, r *http.Request, userID string) e
 }
 
 func (h *Handler) unblock(w http.ResponseWriter, r *http.Request, userID string) error {
-	if _, err := h.d.Pool.Exec(r.Context(), `DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2`, userID, r.PathValue("user_id")); err != nil {
+	if err := deleteBlock(r.Context(), h.d.Pool, userID, r.PathValue("user_id")); err != nil {
 		return fmt.Errorf("unblock: %w", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -338,8 +314,8 @@ func (h *Handler) unblock(w http.ResponseWriter, r *http.Request, userID string)
 }
 
 func (h *Handler) userExists(ctx context.Context, id string) error {
-	var ok bool
-	if err := h.d.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL)`, id).Scan(&ok); err != nil {
+	ok, err := userLive(ctx, h.d.Pool, id)
+	if err != nil {
 		return fmt.Errorf("user: %w", err)
 	}
 	if !ok {

@@ -270,3 +270,117 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// directID returns the id of the direct conversation of key (directKey); pgx.ErrNoRows when none.
+func directID(ctx context.Context, q messaging.Querier, key string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `SELECT id FROM conversations WHERE direct_key = $1`, key).Scan(&id)
+	return id, err
+}
+
+// insertDirect creates direct conversation id of key between a and b; false when one of key exists.
+func insertDirect(ctx context.Context, tx pgx.Tx, id, key, a, b string) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO conversations (id, type, direct_key, members_count) VALUES ($1, 'direct', $2, 2)
+		ON CONFLICT (direct_key) DO NOTHING`, id, key)
+	if err != nil {
+		return false, fmt.Errorf("create direct: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role)
+		VALUES ($1, $2, 'member'), ($1, $3, 'member')`, id, a, b); err != nil {
+		return false, fmt.Errorf("create direct members: %w", err)
+	}
+	return true, nil
+}
+
+// insertGroup creates group id owned by owner with members all (the owner among them).
+func insertGroup(ctx context.Context, tx pgx.Tx, id, title, owner string, all []string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, type, title, owner_id, members_count)
+		VALUES ($1, 'group', $2, $3, $4)`, id, title, owner, len(all)); err != nil {
+		return fmt.Errorf("create group: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role)
+		SELECT $1, u, CASE WHEN u = $3 THEN 'owner' ELSE 'member' END FROM unnest($2::text[]) AS u`,
+		id, all, owner); err != nil {
+		return fmt.Errorf("create group members: %w", err)
+	}
+	return nil
+}
+
+// membership returns userID's role in the conversation and its type; pgx.ErrNoRows for a stranger.
+func membership(ctx context.Context, q messaging.Querier, convID, userID string) (role, typ string, err error) {
+	err = q.QueryRow(ctx, `SELECT cm.role, c.type FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
+		WHERE cm.conversation_id = $1 AND cm.user_id = $2`, convID, userID).Scan(&role, &typ)
+	return role, typ, err
+}
+
+func rename(ctx context.Context, tx pgx.Tx, convID, title string) error {
+	_, err := tx.Exec(ctx, `UPDATE conversations SET title = $2, updated_at = now() WHERE id = $1`, convID, title)
+	return err
+}
+
+// lockMembersCount locks the conversation row and returns its members_count.
+func lockMembersCount(ctx context.Context, tx pgx.Tx, convID string) (int, error) {
+	var count int
+	if err := tx.QueryRow(ctx, `SELECT members_count FROM conversations WHERE id = $1 FOR UPDATE`, convID).Scan(&count); err != nil {
+		return 0, fmt.Errorf("lock conversation: %w", err)
+	}
+	return count, nil
+}
+
+// insertMembers adds ids as members (read up to now) and returns those who were not members yet.
+func insertMembers(ctx context.Context, tx pgx.Tx, convID string, ids []string) ([]string, error) {
+	rows, err := tx.Query(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role, read_seq)
+		SELECT $1, u, 'member', c.last_seq FROM unnest($2::text[]) AS u, conversations c WHERE c.id = $1
+		ON CONFLICT DO NOTHING RETURNING user_id`, convID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
+	}
+	added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
+	}
+	return added, nil
+}
+
+// addMembersCount moves members_count by n (negative: members left).
+func addMembersCount(ctx context.Context, tx pgx.Tx, convID string, n int) error {
+	if _, err := tx.Exec(ctx, `UPDATE conversations SET members_count = members_count + $2, updated_at = now() WHERE id = $1`,
+		convID, n); err != nil {
+		return fmt.Errorf("members_count: %w", err)
+	}
+	return nil
+}
+
+// deleteMember removes target (never the owner) and reports whether it was a member.
+func deleteMember(ctx context.Context, tx pgx.Tx, convID, target string) (bool, error) {
+	tag, err := tx.Exec(ctx, `DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 AND role <> 'owner'`, convID, target)
+	if err != nil {
+		return false, fmt.Errorf("remove member: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// handOver makes to the owner of the group and from, the owner so far, an admin (setRole then sets
+// to's role).
+func handOver(ctx context.Context, tx pgx.Tx, convID, from, to string) error {
+	if _, err := tx.Exec(ctx, `UPDATE conversation_members SET role = 'admin' WHERE conversation_id = $1 AND user_id = $2`, convID, from); err != nil {
+		return fmt.Errorf("hand over: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2 WHERE id = $1`, convID, to); err != nil {
+		return fmt.Errorf("hand over: %w", err)
+	}
+	return nil
+}
+
+func setRole(ctx context.Context, tx pgx.Tx, convID, target, role string) error {
+	if _, err := tx.Exec(ctx, `UPDATE conversation_members SET role = $3 WHERE conversation_id = $1 AND user_id = $2`, convID, target, role); err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = now() WHERE id = $1`, convID); err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	return nil
+}

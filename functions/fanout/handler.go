@@ -172,11 +172,7 @@ func (h *Handler) deliverMessage(ctx context.Context, fact event.Event) error {
 	// One round trip: the cursor and the members (NULL when the conversation has none). An advance
 	// not written yet is this process's to know; read it first (cursors.pendingSeq).
 	pending := h.cur.pendingSeq(conv)
-	var delivered int64
-	var recipients []string
-	err = h.d.Pool.QueryRow(ctx, `SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE conversation_id = c.id), 0),
-		(SELECT array_agg(user_id) FROM conversation_members WHERE conversation_id = c.id)
-		FROM conversations c WHERE c.id = $1`, conv).Scan(&delivered, &recipients)
+	delivered, recipients, err := h.cursorAndMembers(ctx, conv)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the conversation is gone, and its members with it
 	}
@@ -414,43 +410,4 @@ func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, erro
 	}
 	h.d.Log.DebugContext(ctx, "fanout: no recipients for type", "type", e.Type())
 	return nil, nil
-}
-
-// members returns the conversation's current members plus extra (deduplicated).
-func (h *Handler) members(ctx context.Context, conversationID string, extra ...string) ([]string, error) {
-	rows, err := h.d.Pool.Query(ctx, `SELECT user_id FROM conversation_members WHERE conversation_id = $1`, conversationID)
-	if err != nil {
-		return nil, fmt.Errorf("members: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("members: %w", err)
-	}
-	for _, x := range extra {
-		found := false
-		for _, id := range ids {
-			if id == x {
-				found = true
-				break
-			}
-		}
-		if !found && x != "" {
-			ids = append(ids, x)
-		}
-	}
-	return ids, nil
-}
-
-// contacts returns the accepted contacts of userID (contacts rows go both ways, so this is also
-// everyone who has userID as a contact).
-func (h *Handler) contacts(ctx context.Context, userID string) ([]string, error) {
-	rows, err := h.d.Pool.Query(ctx, `SELECT contact_id FROM contacts WHERE user_id = $1`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
-	}
-	return ids, nil
 }

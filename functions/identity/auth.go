@@ -5,20 +5,17 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/bans"
-	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/keto"
@@ -64,67 +61,6 @@ func (f *Function) inTx(ctx context.Context, fn func(tx pgx.Tx) ([]event.Event, 
 		emit(evs...)
 		return nil
 	})
-}
-
-// ---- OIDC issuer ----
-
-func (f *Function) discovery(w http.ResponseWriter, _ *http.Request) error {
-	iss := strings.TrimSuffix(f.cfg.Issuer, "/")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	return serve.WriteJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                iss,
-		"jwks_uri":                              iss + "/.well-known/jwks.json",
-		"token_endpoint":                        iss + "/v1/auth/login",
-		"response_types_supported":              []string{"token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"ES256"},
-		"grant_types_supported":                 []string{"password", "refresh_token"},
-		"claims_supported":                      []string{"sub", "sid", "jti", "aud", "iss", "exp", "iat"},
-	})
-}
-
-func (f *Function) jwksHandler(w http.ResponseWriter, r *http.Request) error {
-	f.keys.refresh(r.Context(), f.cfg.KeyRefresh)
-	// Short caching: verifiers refetch on an unknown kid anyway, and rotation publishes keys long
-	// (KeyPublishDelay) before they sign.
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	return serve.WriteJSON(w, http.StatusOK, f.keys.jwks(time.Now()))
-}
-
-func (f *Function) accessToken(ctx context.Context, userID, sessionID string, now time.Time) (string, error) {
-	f.keys.refresh(ctx, f.cfg.KeyRefresh)
-	return f.keys.sign(now, accessClaims{
-		Claims: jwt.Claims{
-			Issuer:   strings.TrimSuffix(f.cfg.Issuer, "/"),
-			Subject:  userID,
-			Audience: jwt.Audience{f.cfg.Audience},
-			Expiry:   jwt.NewNumericDate(now.Add(f.cfg.AccessTTL)),
-			IssuedAt: jwt.NewNumericDate(now),
-			ID:       newID(),
-		},
-		SessionID: sessionID,
-	})
-}
-
-// mint adds a refresh token to session sid and signs an access token for it.
-func (f *Function) mint(ctx context.Context, tx pgx.Tx, userID, sid string, now time.Time) (events.Tokens, error) {
-	rt := randomToken()
-	if err := insertRefresh(ctx, tx, sid, rt, now.Add(f.cfg.RefreshTTL)); err != nil {
-		return events.Tokens{}, err
-	}
-	at, err := f.accessToken(ctx, userID, sid, now)
-	if err != nil {
-		return events.Tokens{}, err
-	}
-	return events.Tokens{AccessToken: at, RefreshToken: rt, TokenType: "Bearer", ExpiresIn: int(f.cfg.AccessTTL.Seconds())}, nil
-}
-
-func (f *Function) newSession(ctx context.Context, tx pgx.Tx, userID, deviceID string, now time.Time) (events.Tokens, error) {
-	sid := newID()
-	if err := insertSession(ctx, tx, session{ID: sid, UserID: userID, ExpiresAt: now.Add(f.cfg.SessionTTL)}, deviceID); err != nil {
-		return events.Tokens{}, err
-	}
-	return f.mint(ctx, tx, userID, sid, now)
 }
 
 // ---- accounts and sessions ----
@@ -329,10 +265,7 @@ func (f *Function) refresh(w http.ResponseWriter, r *http.Request) error {
 		if st.SessionDead || st.Expired {
 			return nil, invalid
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE hash = $1`, hashToken(req.RefreshToken)); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE sessions SET last_used_at = now() WHERE id = $1`, st.SessionID); err != nil {
+		if err := useRefresh(ctx, tx, req.RefreshToken, st.SessionID); err != nil {
 			return nil, err
 		}
 		tokens, err = f.mint(ctx, tx, st.UserID, st.SessionID, now)
@@ -426,201 +359,6 @@ func (f *Function) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (f *Function) me(ctx context.Context) (userRow, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return userRow{}, err
-	}
-	u, err := f.store.userByID(ctx, nil, p.UserID)
-	if errors.Is(err, errNotFound) {
-		return u, events.Errorf(events.CodeUnauthenticated, "this account no longer exists")
-	}
-	return u, err
-}
-
-func (f *Function) getMe(w http.ResponseWriter, r *http.Request) error {
-	u, err := f.me(r.Context())
-	if err != nil {
-		return err
-	}
-	return serve.WriteJSON(w, http.StatusOK, events.UserResponse{User: u.User})
-}
-
-func (f *Function) updateMe(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	p, err := principal(ctx)
-	if err != nil {
-		return err
-	}
-	var req events.UpdateMeRequest
-	if err := serve.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if req.DisplayName != nil {
-		if err := validDisplayName(*req.DisplayName); err != nil {
-			return err
-		}
-	}
-	if req.AvatarURL != nil {
-		if err := validAvatarURL(*req.AvatarURL); err != nil {
-			return err
-		}
-	}
-	var u userRow
-	err = f.inTx(ctx, func(tx pgx.Tx) ([]event.Event, error) {
-		var err error
-		if u, err = f.store.userByID(ctx, tx, p.UserID); errors.Is(err, errNotFound) {
-			return nil, events.Errorf(events.CodeUnauthenticated, "this account no longer exists")
-		} else if err != nil {
-			return nil, err
-		}
-		if req.DisplayName != nil {
-			u.DisplayName = normalizeDisplayName(*req.DisplayName, u.Username)
-		}
-		if req.AvatarURL != nil {
-			u.AvatarURL = *req.AvatarURL
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET display_name = $2, avatar_url = $3, updated_at = now() WHERE id = $1`,
-			u.ID, u.DisplayName, u.AvatarURL); err != nil {
-			return nil, err
-		}
-		ev, err := fact(events.TypeUserUpdated, u.ID, events.UserFact{User: u.User})
-		return []event.Event{ev}, err
-	})
-	if err != nil {
-		return err
-	}
-	return serve.WriteJSON(w, http.StatusOK, events.UserResponse{User: u.User})
-}
-
-func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var req events.DeleteMeRequest
-	if err := serve.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if req.Password == "" {
-		return events.Invalid("password", "is required")
-	}
-	u, err := f.me(ctx)
-	if err != nil {
-		return err
-	}
-	var ok bool
-	if err := f.hash(ctx, func() (err error) { ok, err = checkPassword(req.Password, u.PasswordHash); return err }); err != nil {
-		return err
-	}
-	if !ok {
-		return events.Errorf(events.CodeForbidden, "wrong password")
-	}
-	if req.Erase && f.d.Objects != nil {
-		// Files first: should the transaction below fail, the account still exists and the client
-		// retries the whole request; a retry finds the objects gone already. The prefix is the files
-		// function's key layout (u/<owner>/<random>, thumbnails <key>.thumb beside it).
-		if _, err := f.d.Objects.DeletePrefix(ctx, "u/"+u.ID+"/"); err != nil {
-			return unavailable(fmt.Errorf("erase files: %w", err))
-		}
-	}
-	err = f.inTx(ctx, func(tx pgx.Tx) ([]event.Event, error) {
-		// Soft delete: other tables keep valid references; the username is freed and the profile scrubbed.
-		tag, err := tx.Exec(ctx, `UPDATE users SET deleted_at = now(), updated_at = now(), username = 'deleted:' || id,
-			password_hash = '', display_name = '', avatar_url = '' WHERE id = $1 AND deleted_at IS NULL`, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		if tag.RowsAffected() == 0 {
-			return nil, events.Errorf(events.CodeUnauthenticated, "this account no longer exists")
-		}
-		if err := revokeUserSessions(ctx, tx, u.ID, ReasonUserDeleted); err != nil {
-			return nil, err
-		}
-		// A deleted account gets no more pushes.
-		if _, err := tx.Exec(ctx, `DELETE FROM push_devices WHERE user_id = $1`, u.ID); err != nil {
-			return nil, err
-		}
-		var evs []event.Event
-		if req.Erase {
-			if evs, err = eraseContent(ctx, tx, u.ID); err != nil {
-				return nil, err
-			}
-		}
-		deleted, err := fact(events.TypeUserDeleted, u.ID, events.UserDeleted{UserID: u.ID, Erase: req.Erase})
-		if err != nil {
-			return nil, err
-		}
-		// One user-wide revocation (no session id): the edge closes every socket of the user.
-		revoked, err := fact(events.TypeSessionRevoked, u.ID, events.SessionRevoked{UserID: u.ID, Reason: ReasonUserDeleted})
-		return append(evs, deleted, revoked), err
-	})
-	if err != nil {
-		return err
-	}
-	if err := f.d.Revocations.RevokeUser(ctx, u.ID, f.cfg.AccessTTL); err != nil {
-		// The account is gone in PostgreSQL; its tokens fail every /me route, and expire within AccessTTL.
-		f.d.Log.WarnContext(ctx, "denylist user failed", "user_id", u.ID, "err", err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// eraseContent erases every message userID sent (messaging.EraseSender) and the rows of the files
-// they own that no message references any more, and returns one im.message.erased per conversation
-// (keyed by it, so fanout delivers it in the conversation's order) and an im.conversation.pinned
-// (pinned false) per pin of theirs removed.
-func eraseContent(ctx context.Context, tx pgx.Tx, userID string) ([]event.Event, error) {
-	erased, unpinned, err := messaging.EraseSender(ctx, tx, userID)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM files f WHERE f.owner_id = $1
-		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id)`, userID); err != nil {
-		return nil, fmt.Errorf("erase files: %w", err)
-	}
-	evs := make([]event.Event, 0, len(erased))
-	for _, e := range erased {
-		ev, err := events.New(newID(), Source, events.TypeMessageErased, e.ConversationID, e)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, ev)
-	}
-	for _, p := range unpinned {
-		ev, err := events.New(newID(), Source, events.TypeConversationPinned, p.ConversationID, events.ConversationPinned{
-			ConversationID: p.ConversationID, MessageID: p.MessageID, Pinned: false, UserID: userID, PinnedAt: messaging.Now()})
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, ev)
-	}
-	return evs, nil
-}
-
-func (f *Function) getUser(w http.ResponseWriter, r *http.Request) error {
-	u, err := f.store.userByID(r.Context(), nil, r.PathValue("id"))
-	if errors.Is(err, errNotFound) {
-		return events.Errorf(events.CodeNotFound, "no such user")
-	}
-	if err != nil {
-		return err
-	}
-	return serve.WriteJSON(w, http.StatusOK, events.UserResponse{User: u.User})
-}
-
-func (f *Function) findUser(w http.ResponseWriter, r *http.Request) error {
-	name := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("username")))
-	if name == "" {
-		return events.Invalid("username", "is required")
-	}
-	u, err := f.store.userByName(r.Context(), name)
-	if errors.Is(err, errNotFound) {
-		return events.Errorf(events.CodeNotFound, "no such user")
-	}
-	if err != nil {
-		return err
-	}
-	return serve.WriteJSON(w, http.StatusOK, events.UserResponse{User: u.User})
-}
-
 func (f *Function) ticket(w http.ResponseWriter, r *http.Request) error {
 	p, err := principal(r.Context())
 	if err != nil {
@@ -631,110 +369,4 @@ func (f *Function) ticket(w http.ResponseWriter, r *http.Request) error {
 		return unavailable(err)
 	}
 	return serve.WriteJSON(w, http.StatusCreated, events.TicketResponse{Ticket: t, ExpiresIn: int(auth.TicketTTL.Seconds())})
-}
-
-// ---- administration (role admin) ----
-
-// requireAdmin re-checks the admin role even though the rules file guards /v1/admin: removing a rule
-// by mistake must not open these routes. It fails closed when Keto is unreachable.
-func (f *Function) requireAdmin(ctx context.Context) error {
-	p, err := principal(ctx)
-	if err != nil {
-		return err
-	}
-	ok, err := f.d.Authorizer.Allowed(ctx, keto.NamespaceRole, keto.RoleAdmin, keto.RelationMembers, p.UserID, auth.FailClosed)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return events.Errorf(events.CodeForbidden, "this action needs the admin role")
-	}
-	return nil
-}
-
-func (f *Function) target(ctx context.Context, id string) error {
-	if _, err := f.store.userByID(ctx, nil, id); errors.Is(err, errNotFound) {
-		return events.Errorf(events.CodeNotFound, "no such user")
-	} else if err != nil {
-		return err
-	}
-	return nil
-}
-
-func ketoErr(err error) error {
-	if errors.Is(err, keto.ErrUnavailable) {
-		return unavailable(err)
-	}
-	return err
-}
-
-func (f *Function) ban(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if err := f.requireAdmin(ctx); err != nil {
-		return err
-	}
-	if err := f.target(ctx, id); err != nil {
-		return err
-	}
-	if err := f.bans.Ban(ctx, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (f *Function) unban(w http.ResponseWriter, r *http.Request) error {
-	ctx, id := r.Context(), r.PathValue("id")
-	if err := f.requireAdmin(ctx); err != nil {
-		return err
-	}
-	if err := f.target(ctx, id); err != nil {
-		return err
-	}
-	if err := f.bans.Unban(ctx, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (f *Function) roleChange(w http.ResponseWriter, r *http.Request, grant bool) error {
-	ctx, role, id := r.Context(), r.PathValue("role"), r.PathValue("user_id")
-	if err := f.requireAdmin(ctx); err != nil {
-		return err
-	}
-	if !roleName.MatchString(role) {
-		return events.Invalid("role", "must match %s", roleName.String())
-	}
-	if err := f.target(ctx, id); err != nil {
-		return err
-	}
-	change := f.d.Roles.Revoke
-	if grant {
-		change = f.d.Roles.Grant
-	}
-	if err := change(ctx, keto.NamespaceRole, role, keto.RelationMembers, id); err != nil {
-		return ketoErr(err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (f *Function) grantRole(w http.ResponseWriter, r *http.Request) error {
-	return f.roleChange(w, r, true)
-}
-func (f *Function) revokeRole(w http.ResponseWriter, r *http.Request) error {
-	return f.roleChange(w, r, false)
-}
-
-func (f *Function) rotateKeys(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	if err := f.requireAdmin(ctx); err != nil {
-		return err
-	}
-	kid, from, err := f.RotateKeys(ctx)
-	if err != nil {
-		return err
-	}
-	return serve.WriteJSON(w, http.StatusOK, map[string]any{"kid": kid, "active_from": from.UTC()})
 }

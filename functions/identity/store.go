@@ -126,6 +126,15 @@ func revokeUserSessions(ctx context.Context, tx pgx.Tx, userID, reason string) e
 	return err
 }
 
+// useRefresh marks a refresh token used (it rotates) and its session used now.
+func useRefresh(ctx context.Context, tx pgx.Tx, token, sessionID string) error {
+	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE hash = $1`, hashToken(token)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE sessions SET last_used_at = now() WHERE id = $1`, sessionID)
+	return err
+}
+
 // sessionOfRefresh returns the session a refresh token belongs to ("" when unknown).
 func sessionOfRefresh(ctx context.Context, tx pgx.Tx, token string) (string, error) {
 	var id string
@@ -148,4 +157,31 @@ func (s store) HasRelation(ctx context.Context, namespace, object, relation, use
 		return false, nil
 	}
 	return banned, err
+}
+
+// updateProfile stores u's display name and avatar.
+func updateProfile(ctx context.Context, tx pgx.Tx, u userRow) error {
+	_, err := tx.Exec(ctx, `UPDATE users SET display_name = $2, avatar_url = $3, updated_at = now() WHERE id = $1`,
+		u.ID, u.DisplayName, u.AvatarURL)
+	return err
+}
+
+// deleteUser soft-deletes a user and reports whether it still existed. Other tables keep valid
+// references; the username is freed and the profile scrubbed.
+func deleteUser(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
+	tag, err := tx.Exec(ctx, `UPDATE users SET deleted_at = now(), updated_at = now(), username = 'deleted:' || id,
+		password_hash = '', display_name = '', avatar_url = '' WHERE id = $1 AND deleted_at IS NULL`, id)
+	return tag.RowsAffected() > 0, err
+}
+
+func deletePushDevices(ctx context.Context, tx pgx.Tx, userID string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM push_devices WHERE user_id = $1`, userID)
+	return err
+}
+
+// deleteUnreferencedFiles deletes the rows of the files userID owns that no message references.
+func deleteUnreferencedFiles(ctx context.Context, tx pgx.Tx, userID string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM files f WHERE f.owner_id = $1
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id)`, userID)
+	return err
 }
