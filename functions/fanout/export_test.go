@@ -13,3 +13,9 @@ func CursorWrites(h *Handler) int {
 func WriteCursors(ctx context.Context, h *Handler, convs []string, seqs []int64) error {
 	return h.cur.write(ctx, convs, seqs)
 }
+
+// Resolves reports whether h's recipient table has an entry for fact type typ.
+func Resolves(h *Handler, typ string) bool {
+	_, ok := h.recipients[typ]
+	return ok
+}

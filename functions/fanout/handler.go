@@ -72,6 +72,7 @@ type Handler struct {
 	// (parley_fanout_gap_filled_total). Both mean a fact reached fanout late or twice.
 	late, gaps metric.Int64Counter
 	cur        *cursors
+	recipients map[string]resolver // by fact type (recipients.go)
 }
 
 // New builds the function.
@@ -96,7 +97,9 @@ func New(cfg Config, d Deps) *Handler {
 		metric.WithDescription("messages delivered from PostgreSQL because their fact had not arrived yet"))
 	curFail, _ := meter.Int64Counter("parley_fanout_cursor_write_failures",
 		metric.WithDescription("failed batch writes of delivery-cursor advances (retried with the next batch)"))
-	return &Handler{cfg: cfg, d: d, late: late, gaps: gaps, cur: newCursors(d.Pool, d.Log, cfg.CursorEvery, curFail)}
+	h := &Handler{cfg: cfg, d: d, late: late, gaps: gaps, cur: newCursors(d.Pool, d.Log, cfg.CursorEvery, curFail)}
+	h.recipients = h.recipientTable()
+	return h
 }
 
 // Mount serves the function: POST / for the facts (no public routes). It starts the delivery-cursor
@@ -300,114 +303,4 @@ func (h *Handler) delivery(id, key string, at time.Time, inner events.DeliveredE
 		d.SetExtension(events.ExtCorrelationID, inner.CorrelationID)
 	}
 	return d, nil
-}
-
-// Recipients resolves who must receive fact: the conversation's members now for conversation
-// facts (messages created, revoked and edited, reactions, pins, reads) (plus removed users, who must hear of their removal), both users for contact facts, the
-// commanding user for a rejection, the owner for file facts, the user for user and session facts
-// (their own devices), the user's contacts for a presence change (the socket-edge publishes those
-// and relies on fanout to know who may see them). Unknown types have none.
-func (h *Handler) Recipients(ctx context.Context, e event.Event) ([]string, error) {
-	switch e.Type() {
-	case events.TypeMessageCreated, events.TypeMessageRevoked, events.TypeMessageEdited:
-		f, err := events.Decode[events.MessageFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.Message.ConversationID)
-	case events.TypeMessageErased:
-		f, err := events.Decode[events.MessageErased](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID)
-	case events.TypeReactionChanged:
-		f, err := events.Decode[events.ReactionChanged](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID)
-	case events.TypeConversationPinned:
-		f, err := events.Decode[events.ConversationPinned](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID)
-	case events.TypeReportCreated, events.TypeReportResolved:
-		return nil, nil // the admins' queue, not pushed (API.md "Report")
-	case events.TypeConversationRead:
-		f, err := events.Decode[events.ConversationRead](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID)
-	case events.TypeConversationCreated, events.TypeConversationUpdated:
-		f, err := events.Decode[events.ConversationFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.Conversation.ID, f.MemberIDs...)
-	case events.TypeMemberAdded:
-		f, err := events.Decode[events.MemberFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID)
-	case events.TypeMemberRemoved:
-		f, err := events.Decode[events.MemberFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.members(ctx, f.ConversationID, f.UserIDs...)
-	case events.TypeContactRequested, events.TypeContactAccepted:
-		f, err := events.Decode[events.ContactFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.Request.FromUserID, f.Request.ToUserID}, nil
-	case events.TypeContactRemoved:
-		f, err := events.Decode[events.ContactRemoved](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.UserID, f.ContactID}, nil
-	case events.TypeCommandRejected:
-		f, err := events.Decode[events.CommandRejected](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.UserID}, nil
-	case events.TypeSessionRevoked:
-		f, err := events.Decode[events.SessionRevoked](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.UserID}, nil
-	case events.TypeUserDeleted:
-		f, err := events.Decode[events.UserDeleted](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.UserID}, nil
-	case events.TypeUserRegistered, events.TypeUserUpdated:
-		f, err := events.Decode[events.UserFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.User.ID}, nil
-	case events.TypePresenceChanged:
-		f, err := events.Decode[events.PresenceChanged](e)
-		if err != nil {
-			return nil, err
-		}
-		return h.contacts(ctx, f.UserID)
-	case events.TypeFileUploaded, events.TypeFileRejected:
-		f, err := events.Decode[events.FileFact](e)
-		if err != nil {
-			return nil, err
-		}
-		return []string{f.File.OwnerID}, nil
-	}
-	h.d.Log.DebugContext(ctx, "fanout: no recipients for type", "type", e.Type())
-	return nil, nil
 }
