@@ -158,24 +158,18 @@ func (h *Handler) HandleEvent(ctx context.Context, e event.Event) (*event.Event,
 	if e.Type() != events.TypeMessageSend {
 		return nil, events.Invalid("type", "send does not handle %s", e.Type())
 	}
-	var answer *event.Event
-	reply, err := messaging.Command(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
-		func(ctx context.Context, c events.SendCommand) error {
+	return messaging.CommandAnswer(ctx, Source, e, func(c events.SendCommand) string { return c.UserID },
+		func(ctx context.Context, c events.SendCommand) (*event.Event, error) {
 			msg, created, err := h.Send(ctx, c)
 			if errors.Is(err, errBehind) {
 				// Answered at once: redelivering would hold the ordered partition for nothing.
-				answer, err = serve.Rejection(Source, e, c.UserID, err)
-				return err
+				return serve.Rejection(Source, e, c.UserID, err)
 			}
 			if err == nil && !created && serve.Correlation(ctx) != "" {
-				answer, err = retryAnswer(ctx, msg)
+				return retryAnswer(ctx, msg)
 			}
-			return err
+			return nil, err
 		})
-	if reply != nil || err != nil {
-		return reply, err
-	}
-	return answer, nil
 }
 
 // retryAnswer answers a retried command (a client_msg_id already stored). It stores nothing new, so

@@ -92,11 +92,24 @@ type Outbox interface {
 // (Commands past their deadline never get here: serve.Events drops them.)
 func Command[T events.Validator](ctx context.Context, source string, e event.Event, userID func(T) string,
 	run func(context.Context, T) error) (*event.Event, error) {
+	return CommandAnswer(ctx, source, e, userID, func(ctx context.Context, cmd T) (*event.Event, error) {
+		return nil, run(ctx, cmd)
+	})
+}
+
+// CommandAnswer is Command for a command that may answer itself: when run succeeds, its event (nil
+// for none) is the reply; when it fails, the error is answered as Command does.
+func CommandAnswer[T events.Validator](ctx context.Context, source string, e event.Event, userID func(T) string,
+	run func(context.Context, T) (*event.Event, error)) (*event.Event, error) {
 	cmd, err := events.Decode[T](e)
+	var reply *event.Event
 	if err == nil {
-		err = run(ctx, cmd)
+		reply, err = run(ctx, cmd)
 	}
-	return CommandReply(source, e, userID(cmd), err)
+	if err != nil {
+		return CommandReply(source, e, userID(cmd), err)
+	}
+	return reply, nil
 }
 
 // CommandReply turns a command's outcome into the broker's answer: nothing on success; an
