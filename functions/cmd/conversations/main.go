@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
-	"github.com/parley-im/parley/functions/internal/boot"
-	"github.com/parley-im/parley/functions/internal/wire"
+	"github.com/parley-im/parley/functions/cmd/internal/boot"
+	"github.com/parley-im/parley/functions/cmd/internal/wire"
 )
 
 func main() { boot.Main("conversations", boot.Env(os.Getenv), wire.Conversations) }

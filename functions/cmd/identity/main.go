@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/parley-im/parley/functions/internal/boot"
-	"github.com/parley-im/parley/functions/internal/wire"
+	"github.com/parley-im/parley/functions/cmd/internal/boot"
+	"github.com/parley-im/parley/functions/cmd/internal/wire"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 // Command parley-functions runs every Parley function in one process, each on its own listen address,
 // the way the local platform stands in for one Knative Service per function. The cluster runs
-// functions/cmd/<name> instead, one image per function, over the same builders (functions/internal/wire).
+// functions/cmd/<name> instead, one image per function, over the same builders (functions/cmd/internal/wire).
 //
 // Environment: boot.Env and the builders' settings (README: configuration), and FUNCTIONS_LISTEN
 // ("name=addr,name=addr": which functions to run, where). Migrations are always applied at start.
@@ -16,8 +16,8 @@ import (
 
 	"knative.dev/pkg/signals"
 
-	"github.com/parley-im/parley/functions/internal/boot"
-	"github.com/parley-im/parley/functions/internal/wire"
+	"github.com/parley-im/parley/functions/cmd/internal/boot"
+	"github.com/parley-im/parley/functions/cmd/internal/wire"
 )
 
 func main() {

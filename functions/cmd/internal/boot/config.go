@@ -17,7 +17,7 @@ import (
 
 // Config is what a functions process reads from its environment: the settings every function
 // shares as fields, and each function's own settings (MAX_TEXT_CHARS, REVOKE_WINDOW...) through the
-// typed accessors Value, Int, Duration, List and Limit, which the builders in functions/internal/wire
+// typed accessors Value, Int, Duration, List and Limit, which the builders in functions/cmd/internal/wire
 // call with the setting's documented default. Fill it with Env in a main.
 type Config struct {
 	Listen       string   // LISTEN_ADDRESS, default ":" + PORT (Knative sets PORT; default 8080)

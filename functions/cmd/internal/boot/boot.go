@@ -3,7 +3,7 @@
 // function's handler on its own address. Both runners use it: a function's own image
 // (functions/cmd/<name>, one Knative Service each, through Main) and parley-functions, which runs
 // every function in one process for the local platform (through Run). The builders of the functions
-// live in functions/internal/wire. Nothing here reads the environment: the mains fill Config with Env.
+// live in functions/cmd/internal/wire. Nothing here reads the environment: the mains fill Config with Env.
 package boot
 
 import (
