@@ -5,11 +5,9 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strings"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/postgres"
 )
 
 // PublicError maps any error to the catalog, for HTTP answers and CloudEvent results alike: an
@@ -32,14 +30,8 @@ func transient(err error) bool {
 		return true
 	}
 	var ne net.Error
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ne) || errors.As(err, &ce) {
+	if errors.As(err, &ne) {
 		return true
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// 08: connection exception; 57P01-03: admin/crash shutdown, cannot connect now; 53300: too many connections.
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
-	}
-	return pgconn.SafeToRetry(err)
+	return postgres.IsUnavailable(err)
 }

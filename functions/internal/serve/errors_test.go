@@ -18,8 +18,7 @@ func TestPublicError(t *testing.T) {
 		want events.Code
 	}{
 		{"catalog error keeps its code", fmt.Errorf("wrapped: %w", events.Errorf(events.CodeNotFound, "x")), events.CodeNotFound},
-		{"postgres shutting down", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "57P01"}), events.CodeUnavailable},
-		{"postgres connection exception", &pgconn.PgError{Code: "08006"}, events.CodeUnavailable},
+		{"postgres unavailable (postgres.IsUnavailable)", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "57P01"}), events.CodeUnavailable},
 		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, events.CodeUnavailable},
 		{"constraint violation is a bug", &pgconn.PgError{Code: "23505"}, events.CodeInternal},
 		{"anything else", errors.New("boom"), events.CodeInternal},
