@@ -88,8 +88,8 @@ func Env(getenv func(string) string) Config {
 	return c
 }
 
-// Getenv is the raw lookup behind the accessors, for a function package that reads its own
-// settings (realtime.FromEnv). It answers "" for everything on a Config not made by Env.
+// Getenv is the raw lookup behind the accessors. It answers "" for everything on a Config not
+// made by Env.
 func (c Config) Getenv(key string) string {
 	if c.getenv == nil {
 		return ""

@@ -270,11 +270,10 @@ func Upload(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 }
 
 // Realtime is the realtime function: typing and call signaling commands, GET /v1/presence, GET
-// /v1/calls/ice-servers, and the ring-timeout sweep (runs until ctx is done). Settings:
-// realtime.FromEnv's (ICE_SERVERS, TURN_SECRET, TURN_TTL, CALL_RING_TIMEOUT, CALL_MAX_DURATION,
-// PRESENCE_MAX_IDS, TYPING_MAX_RECIPIENTS, DELIVERY_TOPIC).
+// /v1/calls/ice-servers, and the ring-timeout sweep (runs until ctx is done). Settings: see
+// realtimeConfig.
 func Realtime(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	cfg, err := realtime.FromEnv(d.Cfg.Getenv, d.Cfg.RedisPrefix)
+	cfg, err := realtimeConfig(d.Cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +284,34 @@ func Realtime(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	h := realtime.New(cfg, realtime.Deps{Pool: d.Pool, Redis: d.Redis, Publisher: d.Writer, Log: d.Log})
 	go h.Run(ctx)
 	return h.Mount(ctx, opts)
+}
+
+// realtimeConfig reads realtime's settings: ICE_SERVERS (realtime.ParseICEServers; default
+// realtime.DefaultICEServers), TURN_SECRET, TURN_TTL (12h), CALL_RING_TIMEOUT (30s),
+// CALL_MAX_DURATION (6h), PRESENCE_MAX_IDS (200), TYPING_MAX_RECIPIENTS (1000), DELIVERY_TOPIC
+// (im.delivery); unset ones are left zero for realtime's documented defaults, malformed ones are an
+// error. The Redis prefix is the process's (REDIS_PREFIX).
+func realtimeConfig(c boot.Config) (realtime.Config, error) {
+	servers, err := realtime.ParseICEServers(c.Value("ICE_SERVERS", realtime.DefaultICEServers))
+	if err != nil {
+		return realtime.Config{}, err
+	}
+	cfg := realtime.Config{RedisPrefix: c.RedisPrefix, Topic: c.Value("DELIVERY_TOPIC", ""), ICEServers: servers,
+		TURNSecret: []byte(c.Value("TURN_SECRET", ""))}
+	for key, dst := range map[string]*time.Duration{"TURN_TTL": &cfg.TURNTTL, "CALL_RING_TIMEOUT": &cfg.RingTimeout,
+		"CALL_MAX_DURATION": &cfg.MaxCallDuration} {
+		if *dst, err = c.Duration(key, 0); err != nil {
+			return realtime.Config{}, err
+		}
+	}
+	for key, dst := range map[string]*int{"PRESENCE_MAX_IDS": &cfg.MaxPresenceIDs, "TYPING_MAX_RECIPIENTS": &cfg.MaxTypingRecipients} {
+		if v := c.Value(key, ""); v != "" {
+			if _, err := fmt.Sscan(v, dst); err != nil {
+				return realtime.Config{}, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+	}
+	return cfg, nil
 }
 
 // Reports is the reports function: members report messages, admins resolve them from the queue
