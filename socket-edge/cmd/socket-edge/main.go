@@ -39,14 +39,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -58,29 +55,27 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
+	cfg, err := loadConfig()
+	if !cfg.gogcSet {
 		// The heap is mostly long-lived per-connection state plus short-lived handshake garbage;
 		// collecting at +50% instead of +100% keeps an idle connection within the 12 KB RSS budget
 		// (measured: 16 KB/conn at the default, 11 KB at 50, memory_test.go).
 		debug.SetGCPercent(50)
 	}
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
-	log := slog.New(otel.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
-	if err := run(log); err != nil {
+	log := slog.New(otel.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel})))
+	if err == nil {
+		err = run(cfg, log)
+	}
+	if err != nil {
 		log.Error("socket-edge stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
+func run(cfg config, log *slog.Logger) error {
 	sigctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	tel, err := otel.Setup(sigctx, otel.Config{Service: "socket-edge", OTLPEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), OTLPInsecure: true})
+	tel, err := otel.Setup(sigctx, otel.Config{Service: "socket-edge", OTLPEndpoint: cfg.otlpEndpoint, OTLPInsecure: true})
 	if err != nil {
 		return err
 	}
@@ -110,7 +105,7 @@ func run(log *slog.Logger) error {
 	}
 	// With METRICS_ADDR the metrics get a listener of their own: the edge's port faces the internet
 	// through a load balancer, and nothing but the WebSocket endpoint and the probes belongs there.
-	metricsAddr := os.Getenv("METRICS_ADDR")
+	metricsAddr := cfg.metricsAddr
 	var metrics, public http.Handler = tel.MetricsHandler(), tel.MetricsHandler()
 	if metricsAddr != "" {
 		public = nil
@@ -141,7 +136,7 @@ func run(log *slog.Logger) error {
 			}
 		}()
 	}
-	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+	if addr := cfg.pprofAddr; addr != "" {
 		go func() {
 			if err := httpserver.ServeProfiles(runCtx, addr, log); err != nil {
 				log.Error("profiles not served", "err", err)
@@ -167,110 +162,3 @@ func run(log *slog.Logger) error {
 }
 
 const instrumentation = "github.com/parley-im/parley/socket-edge"
-
-type config struct {
-	addr          string
-	redis         redis.Config
-	kafkaSecurity kafka.SecurityConfig
-	issuer        string
-	edge          edge.Config
-}
-
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func loadConfig() (config, error) {
-	c := config{
-		addr:   env("EDGE_ADDR", "127.0.0.1:8090"),
-		issuer: env("OIDC_ISSUER", "http://127.0.0.1:8080"),
-	}
-	var err error
-	if c.redis, err = redis.EnvConfig(os.Getenv); err != nil {
-		return c, err
-	}
-	if c.kafkaSecurity, err = kafka.EnvSecurity(os.Getenv); err != nil {
-		return c, err
-	}
-	c.edge = edge.Config{
-		EdgeID:         env("EDGE_ID", "edge-0"),
-		KafkaBrokers:   list(env("KAFKA_BROKERS", "127.0.0.1:9092")),
-		BrokerTopic:    env("BROKER_TOPIC", "knative-broker-parley-default"),
-		RedisPrefix:    c.redis.Prefix,
-		AllowedOrigins: list(os.Getenv("ALLOWED_ORIGINS")),
-	}
-	c.edge.Addr = c.addr
-	for _, d := range []struct {
-		key string
-		dst *time.Duration
-	}{{"DRAIN_WINDOW", &c.edge.DrainWindow}, {"HEARTBEAT_INTERVAL", &c.edge.HeartbeatInterval},
-		{"RESEND_TIMEOUT", &c.edge.ResendTimeout}, {"COMMAND_DEADLINE", &c.edge.CommandDeadline},
-		{"COMMAND_TIMEOUT", &c.edge.CommandTimeout}} {
-		if v := os.Getenv(d.key); v != "" {
-			if *d.dst, err = time.ParseDuration(v); err != nil {
-				return c, fmt.Errorf("%s: %w", d.key, err)
-			}
-		}
-	}
-	for _, n := range []struct {
-		key string
-		dst *int
-	}{{"OUTBOUND_QUEUE_BYTES", &c.edge.OutboundQueueBytes}, {"MAX_PENDING_COMMANDS_PER_CONN", &c.edge.MaxPendingPerConn},
-		{"MAX_PENDING_COMMANDS", &c.edge.MaxPendingPerEdge}} {
-		if v := os.Getenv(n.key); v != "" {
-			if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst <= 0 {
-				return c, fmt.Errorf("%s: %q is not a positive integer", n.key, v)
-			}
-		}
-	}
-	switch v := os.Getenv("SEND_LIMIT_MIN"); v {
-	case "":
-	case "off":
-		c.edge.SendLimitMin = -1
-	default:
-		if c.edge.SendLimitMin, err = strconv.Atoi(v); err != nil || c.edge.SendLimitMin <= 0 {
-			return c, fmt.Errorf("SEND_LIMIT_MIN: %q is not a positive integer or off", v)
-		}
-	}
-	switch v := os.Getenv("SHED_DELIVERY_LAG"); v {
-	case "":
-	case "off":
-		c.edge.ShedDeliveryLag = -1
-	default:
-		if c.edge.ShedDeliveryLag, err = time.ParseDuration(v); err != nil || c.edge.ShedDeliveryLag <= 0 {
-			return c, fmt.Errorf("SHED_DELIVERY_LAG: %q is not a positive duration or off", v)
-		}
-	}
-	switch v := os.Getenv("SHED_ANSWER_LATENCY"); v {
-	case "":
-	case "off":
-		c.edge.ShedAnswerLatency = -1
-	default:
-		if c.edge.ShedAnswerLatency, err = time.ParseDuration(v); err != nil || c.edge.ShedAnswerLatency <= 0 {
-			return c, fmt.Errorf("SHED_ANSWER_LATENCY: %q is not a positive duration or off", v)
-		}
-	}
-	if v := os.Getenv("ACK_RATE_LIMIT"); v != "" {
-		r, b, ok := strings.Cut(v, "/")
-		rate, err1 := strconv.ParseFloat(r, 64)
-		burst, err2 := strconv.ParseFloat(b, 64)
-		if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
-			return c, fmt.Errorf("ACK_RATE_LIMIT: %q is not rate/burst", v)
-		}
-		c.edge.AckRateLimit, c.edge.AckBurst = rate, burst
-	}
-	return c, nil
-}
-
-func list(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}

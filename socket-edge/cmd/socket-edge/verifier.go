@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -16,8 +15,7 @@ import (
 // the Redis denylist, and bans from Keto (KETO_READ_URL / KETO_WRITE_URL). Tickets are redeemed with
 // GETDEL and then admitted by the same revocation and ban checks.
 func newAuth(cfg config, rdb *goredis.Client, log *slog.Logger) (*auth.Verifier, *ticketAdmitter, error) {
-	kc, err := keto.New(keto.Config{ReadURL: env("KETO_READ_URL", "http://127.0.0.1:4466"),
-		WriteURL: env("KETO_WRITE_URL", "http://127.0.0.1:4467"), Log: log})
+	kc, err := keto.New(keto.Config{ReadURL: cfg.ketoRead, WriteURL: cfg.ketoWrite, Log: log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -27,9 +25,9 @@ func newAuth(cfg config, rdb *goredis.Client, log *slog.Logger) (*auth.Verifier,
 	}
 	v, err := auth.NewVerifier(auth.VerifierConfig{
 		Issuer:       cfg.issuer,
-		DiscoveryURL: os.Getenv("OIDC_DISCOVERY_URL"),
-		Audience:     env("OIDC_AUDIENCE", "parley"),
-		Algorithms:   list(os.Getenv("OIDC_ALGORITHMS")),
+		DiscoveryURL: cfg.discoveryURL,
+		Audience:     cfg.audience,
+		Algorithms:   cfg.algorithms,
 		Revocations:  auth.NewRevocations(rdb, cfg.edge.RedisPrefix),
 		Bans:         az,
 		Log:          log,
