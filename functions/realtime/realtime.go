@@ -26,6 +26,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/functions/internal/messaging"
 	"github.com/parley-im/parley/functions/internal/serve"
+	"github.com/parley-im/parley/infra/redis"
 )
 
 // Source is the CloudEvents source of realtime's deliveries and replies.
@@ -38,7 +39,7 @@ type Publisher interface {
 
 // Config of the function. Zero values take the documented defaults.
 type Config struct {
-	RedisPrefix string // key prefix shared with the socket-edge; default "parley:"
+	RedisPrefix string // key prefix shared with the socket-edge; default redis.DefaultPrefix
 	Topic       string // delivery topic; default events.TopicDelivery
 
 	RingTimeout     time.Duration // an unanswered invite ends with call.timeout; default 30s
@@ -63,7 +64,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.RedisPrefix == "" {
-		c.RedisPrefix = "parley:"
+		c.RedisPrefix = redis.DefaultPrefix
 	}
 	if c.Topic == "" {
 		c.Topic = events.TopicDelivery

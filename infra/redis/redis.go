@@ -24,7 +24,7 @@ type Config struct {
 	Username string
 	Password string
 	DB       int
-	// Prefix is put before every key this process writes ("parley:"); tests use their own.
+	// Prefix is put before every key this process writes (DefaultPrefix); tests use their own.
 	Prefix string
 	// TLS encrypts the connection (ElastiCache in-transit encryption, Memorystore, Azure Cache).
 	TLS bool
@@ -33,6 +33,10 @@ type Config struct {
 	// ServerName overrides the name checked in the server's certificate; empty = Addr's host.
 	ServerName string
 }
+
+// DefaultPrefix is the key prefix when REDIS_PREFIX is unset. Every process that shares Redis state
+// (the functions, the socket-edges) must use the same prefix.
+const DefaultPrefix = "parley:"
 
 // Environment variables EnvConfig reads.
 const (
@@ -55,7 +59,7 @@ func EnvConfig(getenv func(string) string) (Config, error) {
 		c.Addr = "127.0.0.1:6379"
 	}
 	if c.Prefix == "" {
-		c.Prefix = "parley:"
+		c.Prefix = DefaultPrefix
 	}
 	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvTLS))); v {
 	case "", "false", "0":
