@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
@@ -28,7 +27,6 @@ import (
 	"github.com/parley-im/parley/infra/keto"
 	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/postgres"
-	"github.com/parley-im/parley/infra/ratelimit"
 	"github.com/parley-im/parley/infra/redis"
 )
 
@@ -107,32 +105,22 @@ func (d *Deps) Named(name string) *Deps {
 	return &v
 }
 
-// Guard returns the process's access layer, building it on first use. Settings: OIDC_* and
-// RULES_FILE (Config), RATE_LIMIT_USER / RATE_LIMIT_IP ("rate/burst" per second; defaults 100/200
-// and 2000/4000; "off" disables), MAX_CONCURRENT (requests in flight per function, default 256),
-// TRUST_FORWARDED_FOR (Config).
+// Guard returns the process's access layer, building it on first use. Settings (Config): OIDC_*,
+// RULES_FILE, RATE_LIMIT_USER, RATE_LIMIT_IP, MAX_CONCURRENT, TRUST_FORWARDED_FOR; a malformed
+// limit is refused here.
 func (d *Deps) Guard(ctx context.Context) (*auth.Guard, error) {
 	a := d.access
 	if a.guard != nil {
 		return a.guard, nil
 	}
-	userLim, err := d.Cfg.Limit("RATE_LIMIT_USER", ratelimit.PerSecond(100, 200))
-	if err != nil {
-		return nil, err
-	}
-	ipLim, err := d.Cfg.Limit("RATE_LIMIT_IP", ratelimit.PerSecond(2000, 4000))
-	if err != nil {
-		return nil, err
-	}
-	maxConc, err := strconv.ParseUint(d.Cfg.Value("MAX_CONCURRENT", "256"), 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("MAX_CONCURRENT: %w", err)
+	if d.Cfg.guardErr != nil {
+		return nil, d.Cfg.guardErr
 	}
 	log := a.log
 	g, err := auth.NewGuard(ctx, auth.GuardConfig{
 		Issuer: d.Cfg.OIDCIssuer, DiscoveryURL: d.Cfg.OIDCDiscover, Audience: d.Cfg.Audience, Algorithms: d.Cfg.Algorithms,
 		RulesFile: d.Cfg.RulesFile, Redis: d.Redis, RedisPrefix: d.Cfg.RedisPrefix, Keto: d.Keto, Fallback: a.fallbacks,
-		UserLimit: userLim, IPLimit: ipLim, MaxConcurrent: uint(maxConc), TrustForwardedFor: d.Cfg.TrustForwardedFor,
+		UserLimit: d.Cfg.UserLimit, IPLimit: d.Cfg.IPLimit, MaxConcurrent: d.Cfg.MaxConcurrent, TrustForwardedFor: d.Cfg.TrustForwardedFor,
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { serve.WriteError(w, r, log, err) },
 		Log:        log,
 	})

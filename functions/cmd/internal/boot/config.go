@@ -43,14 +43,23 @@ type Config struct {
 	KetoWrite         string   // KETO_WRITE_URL
 	RulesFile         string   // RULES_FILE (empty: built-in rules)
 	TrustForwardedFor bool     // TRUST_FORWARDED_FOR, default true ("false" turns it off)
-	LogLevel          string   // LOG_LEVEL, default info
-	OTLPEndpoint      string   // OTEL_EXPORTER_OTLP_ENDPOINT (host:port): export traces over OTLP/HTTP when set
-	ProfileAddr       string   // PPROF_ADDR (loopback host:port): serve Go profiles there when set
+	// The access layer's limits (Guard): RATE_LIMIT_USER and RATE_LIMIT_IP ("rate/burst" per
+	// second, "off" disables; defaults 100/200 and 2000/4000), MAX_CONCURRENT (requests in flight
+	// per function, default 256).
+	UserLimit     ratelimit.Limit
+	IPLimit       ratelimit.Limit
+	MaxConcurrent uint
+	LogLevel      string // LOG_LEVEL, default info
+	OTLPEndpoint  string // OTEL_EXPORTER_OTLP_ENDPOINT (host:port): export traces over OTLP/HTTP when set
+	ProfileAddr   string // PPROF_ADDR (loopback host:port): serve Go profiles there when set
 
 	// getenv answers the accessors (os.Getenv, passed by a main to Env).
 	getenv func(key string) string
 	// err is the first malformed setting Env met; New refuses to start with it.
 	err error
+	// guardErr is the first malformed access-layer limit; only Guard refuses with it, so a
+	// function without public routes starts regardless.
+	guardErr error
 }
 
 // Err is the first malformed setting Env met (nil when all parsed).
@@ -85,6 +94,18 @@ func Env(getenv func(string) string) Config {
 	c.LogLevel = c.Value("LOG_LEVEL", "")
 	c.OTLPEndpoint = c.Value("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	c.ProfileAddr = c.Value("PPROF_ADDR", "")
+	c.UserLimit, c.guardErr = c.Limit("RATE_LIMIT_USER", ratelimit.PerSecond(100, 200))
+	var ierr error
+	if c.IPLimit, ierr = c.Limit("RATE_LIMIT_IP", ratelimit.PerSecond(2000, 4000)); c.guardErr == nil {
+		c.guardErr = ierr
+	}
+	if n, err := strconv.ParseUint(c.Value("MAX_CONCURRENT", "256"), 10, 32); err != nil {
+		if c.guardErr == nil {
+			c.guardErr = fmt.Errorf("MAX_CONCURRENT: %w", err)
+		}
+	} else {
+		c.MaxConcurrent = uint(n)
+	}
 	return c
 }
 

@@ -28,6 +28,9 @@ func TestEnvDefaults(t *testing.T) {
 		KetoRead:          "http://127.0.0.1:4466",
 		KetoWrite:         "http://127.0.0.1:4467",
 		TrustForwardedFor: true,
+		UserLimit:         ratelimit.PerSecond(100, 200),
+		IPLimit:           ratelimit.PerSecond(2000, 4000),
+		MaxConcurrent:     256,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Env defaults:\n got %+v\nwant %+v", got, want)
@@ -110,5 +113,21 @@ func TestAccessors(t *testing.T) {
 	}
 	if (Config{}).Value("N", "d") != "d" {
 		t.Fatal("a Config not made by Env answers defaults")
+	}
+}
+
+// The access layer's limits are read with the rest, but a malformed one only stops Guard: a
+// function without public routes starts regardless.
+func TestEnvGuardLimits(t *testing.T) {
+	env := map[string]string{"RATE_LIMIT_USER": "off", "RATE_LIMIT_IP": "5/10", "MAX_CONCURRENT": "8"}
+	c := Env(func(k string) string { return env[k] })
+	if c.UserLimit != (ratelimit.Limit{}) || c.IPLimit != ratelimit.PerSecond(5, 10) || c.MaxConcurrent != 8 || c.guardErr != nil {
+		t.Fatalf("limits: %+v %+v %d %v", c.UserLimit, c.IPLimit, c.MaxConcurrent, c.guardErr)
+	}
+	for _, bad := range []map[string]string{{"RATE_LIMIT_USER": "fast"}, {"RATE_LIMIT_IP": "1/"}, {"MAX_CONCURRENT": "-1"}} {
+		c := Env(func(k string) string { return bad[k] })
+		if c.guardErr == nil || c.Err() != nil {
+			t.Errorf("%v: guard error %v, config error %v", bad, c.guardErr, c.Err())
+		}
 	}
 }
