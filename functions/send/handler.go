@@ -30,11 +30,6 @@ type Config struct {
 	MaxTextChars int
 	// MaxPayloadBytes bounds the payload of a message; default 16 KiB.
 	MaxPayloadBytes int
-	// Topic is ignored: the facts' outbox rows take the relay's topic (Relay.Topic), so they cannot
-	// disagree with the topic it publishes to.
-	//
-	// Deprecated: kept until the composition root stops setting it.
-	Topic string
 	// FaultSkipPublish is a fault-injection hook for tests, off in production: the function stops
 	// between commit and publish, as if it died there, leaving the fact to the outbox sweep.
 	FaultSkipPublish bool

@@ -29,7 +29,6 @@ import (
 func newSend(t testing.TB, cfg send.Config) (*send.Handler, relayed, http.Handler) {
 	pool, _ := pgtest.New(t)
 	ob, pub := mt.Outbox(pool)
-	cfg.Topic = mt.BrokerTopic
 	if cfg.MaxUndelivered == 0 {
 		cfg.MaxUndelivered = 1 << 30 // no fanout here advances the delivery cursor
 	}

@@ -162,7 +162,7 @@ func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	}
 	cfg := send.Config{MaxTextChars: d.Cfg.Int("MAX_TEXT_CHARS", 0), MaxUndelivered: d.Cfg.Int("MAX_UNDELIVERED", 0),
 		MaxMentions:   d.Cfg.Int("MAX_MENTIONS", 0),
-		DeliveryStall: stall, HTTPQueueDeadline: queueDeadline, Topic: d.Cfg.BrokerTopic, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
+		DeliveryStall: stall, HTTPQueueDeadline: queueDeadline, FaultSkipPublish: d.Cfg.Value("FAULT_SEND_SKIP_PUBLISH", "") == "true"}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
 	return send.New(cfg, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, opts)
