@@ -80,7 +80,7 @@ func goldenCases() []struct {
 		{TypeMessageErased, "conv-1", MessageErased{ConversationID: "conv-1", SenderID: "user-a", UpToSeq: 7}},
 		{TypeReportCreated, "conv-1", ReportFact{Report: report}},
 		{TypeReportResolved, "conv-1", ReportFact{Report: resolved}},
-		{TypeDelivery, "conv-1", Delivery{Recipients: []string{"user-a", "user-b"}, Event: DeliveredEvent{ID: "ev-1", Type: TypeMessageCreated, Subject: "conv-1", CorrelationID: "edge-1/s/1", Time: at, Data: msgData}}},
+		{TypeDelivery, "conv-1", Delivery{Recipients: []string{"user-a", "user-b"}, Event: DeliveredEvent{ID: "ev-1", Type: TypeMessageCreated, Subject: "conv-1", CorrelationID: "edge-1/s/1", Time: at, ConversationID: "conv-1", Seq: 7, Data: msgData}}},
 	}
 }
 

@@ -189,6 +189,21 @@ type SessionRevoked struct {
 // Validate checks the payload's structure.
 func (f SessionRevoked) Validate() error { return required("user_id", f.UserID) }
 
+// Session-end reasons: SessionRevoked.Reason, as identity (and the bans it applies) publishes them.
+const (
+	SessionEndLogout       = "logout"
+	SessionEndRefreshReuse = "refresh_token_reuse" // a refresh token was used twice: its family is revoked
+	SessionEndUserDeleted  = "user_deleted"
+	SessionEndBanned       = "banned"
+)
+
+// SessionEndIsFinal reports whether a session ended for reason must not come back: the account is
+// banned or deleted, so the edge closes with CloseBanned (do not reconnect) rather than
+// CloseUnauthenticated (get a new token).
+func SessionEndIsFinal(reason string) bool {
+	return reason == SessionEndBanned || reason == SessionEndUserDeleted
+}
+
 // ContactFact is the data of im.contact.requested and im.contact.accepted.
 type ContactFact struct {
 	Request ContactRequest `json:"request"`
@@ -361,12 +376,17 @@ type Delivery struct {
 
 // DeliveredEvent is the part of a CloudEvent the edge needs.
 type DeliveredEvent struct {
-	ID            string          `json:"id"`
-	Type          string          `json:"type"`
-	Subject       string          `json:"subject,omitempty"`
-	CorrelationID string          `json:"correlationid,omitempty"`
-	Time          time.Time       `json:"time"`
-	Data          json.RawMessage `json:"data"`
+	ID            string    `json:"id"`
+	Type          string    `json:"type"`
+	Subject       string    `json:"subject,omitempty"`
+	CorrelationID string    `json:"correlationid,omitempty"`
+	Time          time.Time `json:"time"`
+	// ConversationID and Seq are the message's position, set by the producer on a message fact
+	// (PushFrame.Acked), so the edge reads them here rather than decoding Data for every delivery.
+	// Empty on other events, and on deliveries from producers older than these fields.
+	ConversationID string          `json:"conversation_id,omitempty"`
+	Seq            int64           `json:"seq,omitempty"`
+	Data           json.RawMessage `json:"data"`
 }
 
 // Validate checks the payload's structure.

@@ -103,6 +103,13 @@ type ReadFrame struct {
 	Seq            int64  `json:"seq"`
 }
 
+// ReadResult is the data of the result answering a read frame (the im.conversation.read fact,
+// renamed for the client).
+type ReadResult struct {
+	ConversationID string `json:"conversation_id"`
+	ReadSeq        int64  `json:"read_seq"`
+}
+
 // RevokeFrame is the data of a revoke frame.
 type RevokeFrame struct {
 	MessageID string `json:"message_id"`

@@ -99,6 +99,10 @@ func decodeAll(t *testing.T, evs []event.Event) []delivered {
 				t.Fatal(err)
 			}
 			x.msg = f.Message
+			if d.Event.ConversationID != f.Message.ConversationID || d.Event.Seq != f.Message.Seq {
+				t.Fatalf("delivery %s carries position %s/%d; its message is %s/%d", e.ID(),
+					d.Event.ConversationID, d.Event.Seq, f.Message.ConversationID, f.Message.Seq)
+			}
 		}
 		out = append(out, x)
 	}

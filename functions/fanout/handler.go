@@ -249,10 +249,15 @@ func (h *Handler) publish(ctx context.Context, evs ...event.Event) error {
 
 // factEvent is the part of fact a delivery carries.
 func factEvent(fact event.Event) events.DeliveredEvent {
-	return events.DeliveredEvent{
+	d := events.DeliveredEvent{
 		ID: fact.ID(), Type: fact.Type(), Subject: fact.Subject(),
 		CorrelationID: events.StringExtension(fact, events.ExtCorrelationID), Time: fact.Time(), Data: fact.Data(),
 	}
+	if p, _ := events.PushFrameOf(d.Type); p.Acked {
+		// Read once here rather than by every edge for every delivery.
+		d.ConversationID, d.Seq = events.MessagePosition(d.Data)
+	}
+	return d
 }
 
 // Deliveries builds the delivery events of fact for recipients, chunked.
@@ -269,7 +274,7 @@ func (h *Handler) gapDeliveries(m events.Message, recipients []string) ([]event.
 		return nil, err
 	}
 	inner := events.DeliveredEvent{ID: gapEventID(m.ID), Type: events.TypeMessageCreated, Subject: m.ConversationID,
-		Time: m.CreatedAt, Data: data}
+		Time: m.CreatedAt, ConversationID: m.ConversationID, Seq: m.Seq, Data: data}
 	return h.chunks(func(i int) string { return GapDeliveryID(m.ID, i) }, m.ConversationID, m.CreatedAt, inner, recipients)
 }
 

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -168,9 +167,9 @@ func (h *Handler) publish(ctx context.Context, evs ...event.Event) error {
 
 // senderConn returns the connection id of the command's correlation id ("<edge>/<conn>/<frame>").
 func senderConn(e event.Event) string {
-	parts := strings.SplitN(events.StringExtension(e, events.ExtCorrelationID), "/", 3)
-	if len(parts) != 3 {
+	c, err := events.ParseCorrelation(events.StringExtension(e, events.ExtCorrelationID))
+	if err != nil {
 		return ""
 	}
-	return parts[1]
+	return c.Conn
 }

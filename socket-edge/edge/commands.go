@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -168,12 +167,12 @@ func decodeData(data json.RawMessage, v any) error {
 func (c *conn) command(f events.Frame, typ, key string, data events.Validator, answer bool) {
 	e := c.edge
 	frameID := f.ID
-	corrFrame := frameID
-	if corrFrame == "" {
+	cr := events.Correlation{Edge: e.cfg.EdgeID, Conn: c.id, Frame: frameID}
+	if frameID == "" {
 		// A frame without id still needs a unique correlation; its answer carries no id.
-		corrFrame = "~" + newID()
+		cr.Frame = events.AnonymousFrame(newID())
 	}
-	corr := e.cfg.EdgeID + "/" + c.id + "/" + corrFrame
+	corr := cr.String()
 	ev, err := events.New(uuid.Must(uuid.NewV7()).String(), e.source, typ, key, data)
 	if err != nil {
 		c.sendError(frameID, err)
@@ -337,17 +336,4 @@ func (p *pendingCommands) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.m)
-}
-
-// parseCorrelation splits "<edge>/<conn>/<frame>"; frame ids may contain "/".
-func parseCorrelation(corr string) (edgeID, connID, frameID string, ok bool) {
-	parts := strings.SplitN(corr, "/", 3)
-	if len(parts) != 3 {
-		return "", "", "", false
-	}
-	frameID = parts[2]
-	if strings.HasPrefix(frameID, "~") {
-		frameID = ""
-	}
-	return parts[0], parts[1], frameID, true
 }

@@ -134,9 +134,24 @@ func (e *Edge) Deliver(d events.Delivery) {
 		}
 		return
 	}
-	typ, conv, seq := pushFrameType(ev)
+	route, ok := events.PushFrameOf(ev.Type)
+	if !ok {
+		return
+	}
+	typ := route.FrameType(ev.Data)
 	if typ == "" {
 		return
+	}
+	var conv string
+	var seq int64
+	if route.Acked {
+		conv, seq = ev.ConversationID, ev.Seq
+		if conv == "" {
+			// From a fanout older than DeliveredEvent's position fields (a rolling upgrade): read the
+			// payload, as every delivery did before.
+			e.stats.positionDecoded.Add(1)
+			conv, seq = events.MessagePosition(ev.Data)
+		}
 	}
 	frame := renderFrame(typ, "", ev.Data)
 	for _, uid := range d.Recipients {
@@ -149,66 +164,6 @@ func (e *Edge) Deliver(d events.Delivery) {
 	}
 }
 
-// pushFrameType maps a delivered event to its push frame type (API.md); for a message it also
-// returns the conversation and seq the client acks. "" means the event is not pushed.
-func pushFrameType(ev events.DeliveredEvent) (typ, conv string, seq int64) {
-	switch ev.Type {
-	case events.TypeMessageCreated:
-		var f struct {
-			Message struct {
-				ConversationID string `json:"conversation_id"`
-				Seq            int64  `json:"seq"`
-			} `json:"message"`
-		}
-		_ = json.Unmarshal(ev.Data, &f)
-		return events.FrameMessage, f.Message.ConversationID, f.Message.Seq
-	case events.TypeMessageRevoked:
-		return events.FrameMessageRevoked, "", 0
-	case events.TypeMessageEdited:
-		return events.FrameMessageEdited, "", 0
-	case events.TypeReactionChanged:
-		return events.FrameReaction, "", 0
-	case events.TypeConversationPinned:
-		return events.FramePinsUpdated, "", 0
-	case events.TypeMessageErased:
-		return events.FrameMessageErased, "", 0
-	case events.TypeConversationRead:
-		return events.FrameReadPush, "", 0
-	case events.TypeTypingUpdate:
-		return events.FrameTypingPush, "", 0
-	case events.TypePresenceChanged:
-		return events.FramePresence, "", 0
-	case events.TypeContactRequested:
-		return events.FrameContactRequest, "", 0
-	case events.TypeContactAccepted:
-		return events.FrameContactAccepted, "", 0
-	case events.TypeContactRemoved:
-		return events.FrameContactRemoved, "", 0
-	case events.TypeConversationCreated, events.TypeConversationUpdated:
-		return events.FrameConversationUpdated, "", 0
-	case events.TypeMemberAdded:
-		return events.FrameMemberAdded, "", 0
-	case events.TypeMemberRemoved:
-		return events.FrameMemberRemoved, "", 0
-	case events.TypeFileUploaded:
-		return events.FrameFileReady, "", 0
-	case events.TypeFileRejected:
-		return events.FrameFileRejected, "", 0
-	case events.TypeUserUpdated:
-		return events.FrameUserUpdated, "", 0
-	case events.TypeCallSignal:
-		var s struct {
-			Kind string `json:"kind"`
-		}
-		_ = json.Unmarshal(ev.Data, &s)
-		if s.Kind == "" || strings.ContainsAny(s.Kind, `"\`) {
-			return "", "", 0
-		}
-		return "call." + s.Kind, "", 0
-	}
-	return "", "", 0
-}
-
 // endSessions pushes session.revoked and closes: only the named session when session_id is set,
 // every connection of the user otherwise. A ban or deletion closes with 4003, the rest with 4001.
 func (e *Edge) endSessions(d events.Delivery) {
@@ -217,8 +172,7 @@ func (e *Edge) endSessions(d events.Delivery) {
 		return
 	}
 	code := events.CloseUnauthenticated
-	switch strings.ToLower(s.Reason) {
-	case "banned", "ban", "deleted", "user_deleted", "account_deleted":
+	if events.SessionEndIsFinal(s.Reason) {
 		code = events.CloseBanned
 	}
 	frame := renderFrame(events.FrameSessionRevoked, "", d.Event.Data)
@@ -245,10 +199,7 @@ func (e *Edge) answerResult(ev events.DeliveredEvent) {
 	if ev.Type == events.TypeConversationRead {
 		var r events.ConversationRead
 		if json.Unmarshal(ev.Data, &r) == nil {
-			data, _ = json.Marshal(struct {
-				ConversationID string `json:"conversation_id"`
-				ReadSeq        int64  `json:"read_seq"`
-			}{r.ConversationID, r.Seq})
+			data, _ = json.Marshal(events.ReadResult{ConversationID: r.ConversationID, ReadSeq: r.Seq})
 		}
 	}
 	pc.c.enqueue(renderFrame(events.FrameResult, pc.frameID, data))
@@ -264,8 +215,8 @@ func (e *Edge) answerRejection(ev events.DeliveredEvent) {
 	if corr == "" {
 		corr = r.CorrelationID
 	}
-	edgeID, connID, frameID, ok := parseCorrelation(corr)
-	if !ok || edgeID != e.cfg.EdgeID {
+	cr, err := events.ParseCorrelation(corr)
+	if err != nil || cr.Edge != e.cfg.EdgeID {
 		return
 	}
 	ee := &events.Error{Code: r.Code, Message: r.Message}
@@ -280,8 +231,8 @@ func (e *Edge) answerRejection(ev events.DeliveredEvent) {
 	}
 	// Typing and call frames wait for nothing, but their refusal still answers them.
 	e.hub.each(r.UserID, func(c *conn) {
-		if c.id == connID {
-			c.sendError(frameID, ee)
+		if c.id == cr.Conn {
+			c.sendError(cr.FrameID(), ee)
 		}
 	})
 }

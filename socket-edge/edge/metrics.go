@@ -97,6 +97,10 @@ type stats struct {
 	closes      [numCloseKinds]atomic.Int64
 	shed        [numShedReasons]atomic.Int64
 	unavailable [numUnavailableCauses]atomic.Int64
+
+	// message deliveries without DeliveredEvent.ConversationID (an older fanout): their payload was
+	// decoded for the position. Nonzero only during a rolling upgrade; then the fallback can go.
+	positionDecoded atomic.Int64
 }
 
 // edgeMetrics are the synchronous instruments and their pre-built attribute sets.

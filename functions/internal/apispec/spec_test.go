@@ -116,21 +116,23 @@ var asyncapiTypes = typeMap(
 	events.MemberFact{}, events.MessageFact{}, events.ConversationRead{}, events.FileFact{},
 	events.PresenceChanged{}, events.Delivery{}, events.DeliveredEvent{},
 	events.ReactionChanged{}, events.ConversationPinned{},
-	events.MessageErased{}, events.ReportFact{},
+	events.MessageErased{}, events.ReportFact{}, events.ReadResult{},
 )
 
 // notOnTheWire are exported events structs that no client sees as JSON.
 var notOnTheWire = map[string]string{
-	"CodeSpec": "catalog entry; documented as ErrorCode x-parley-catalog",
-	"Error":    "Go error; rendered as Problem or ErrorFrame",
-	"Record":   "Kafka record of the transport",
-	"Header":   "Kafka header of the transport",
+	"CodeSpec":    "catalog entry; documented as ErrorCode x-parley-catalog",
+	"Error":       "Go error; rendered as Problem or ErrorFrame",
+	"Record":      "Kafka record of the transport",
+	"Header":      "Kafka header of the transport",
+	"Correlation": "parsed form of the correlationid extension (a string on the wire)",
+	"PushFrame":   "the edge's fact type -> push frame table entry",
 }
 
 // Schemas in the specs that are not events types (inline maps or envelopes).
 var (
 	openapiOwnSchemas  = []string{"ErrorCode", "OIDCConfiguration", "JWKS", "KeyRotation"}
-	asyncapiOwnSchemas = []string{"CloudEventHeaders", "DeadLetterHeaders", "S3Notification", "ReadResult"}
+	asyncapiOwnSchemas = []string{"CloudEventHeaders", "DeadLetterHeaders", "S3Notification"}
 )
 
 // payloadOf maps every CloudEvent type to its data (events_test.go's golden cases); nil: not a Go type.
