@@ -1,14 +1,10 @@
 package edge
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"sync"
 	"time"
 
-	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -99,65 +95,6 @@ func (c *conn) handleFrame(data []byte) {
 	}
 }
 
-// ackFrame handles a small ack on its own budget: over it the ack is ignored and counted (the next
-// admitted ack covers it, being cumulative); a malformed one is answered like any bad frame and so
-// pays a frame token, or the ack budget would buy error frames.
-func (c *conn) ackFrame(f events.Frame) {
-	if !c.allowAck() {
-		c.edge.stats.acksIgnored.Add(1)
-		return
-	}
-	if err := c.applyAck(f); err != nil {
-		if !c.allow() {
-			c.rateLimited()
-			return
-		}
-		c.sendError(f.ID, err)
-	}
-}
-
-func (c *conn) applyAck(f events.Frame) error {
-	var a events.ReadFrame
-	if err := decodeData(f.Data, &a); err != nil {
-		return err
-	}
-	if a.ConversationID == "" {
-		return events.Invalid("conversation_id", "is required")
-	}
-	c.edge.stats.acks.Add(1)
-	c.ack(a.ConversationID, a.Seq)
-	return nil
-}
-
-// errNotJSON: the frame is not JSON at all (the connection is closed with 1008).
-var errNotJSON = errors.New("frame is not JSON")
-
-// parseFrame decodes one client frame: errNotJSON for bytes that are not JSON, an invalid_argument
-// error for JSON that is not a frame object.
-func parseFrame(data []byte) (events.Frame, error) {
-	// Unmarshal checks the whole text before decoding: a syntax error is "not JSON" (a separate
-	// json.Valid pass cost a third of the parse, on every ack).
-	var f events.Frame
-	if err := json.Unmarshal(data, &f); err != nil {
-		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-			return events.Frame{}, errNotJSON
-		}
-		return events.Frame{}, events.Invalid("frame", "must be an object {type, id?, data?}")
-	}
-	return f, nil
-}
-
-// decodeData reads a frame's data; unknown fields are ignored (clients may be newer than the edge).
-func decodeData(data json.RawMessage, v any) error {
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
-		return events.Invalid("data", "is required")
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return events.Invalid("data", "does not match the frame type")
-	}
-	return nil
-}
-
 // command publishes a command CloudEvent for frame f, stamped with a deadline (now + CommandDeadline)
 // after which the functions drop it unapplied, and publishes it within that deadline too. With answer, the
 // frame is first admitted (see Edge.admit) and then answered when the resulting fact or rejection
@@ -223,117 +160,4 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 	if e.cmds.takeIf(corr, pc) {
 		e.answerUnavailable(pc, causePublish, err)
 	}
-}
-
-// sendError answers frame id with an error frame.
-func (c *conn) sendError(id string, err error) {
-	ee := events.AsError(err)
-	msg := ee.Message
-	if ee.Field != "" {
-		msg = ee.Field + ": " + msg
-	}
-	data, _ := json.Marshal(events.ErrorFrame{Code: ee.Code, Message: msg})
-	c.enqueue(renderFrame(events.FrameError, id, data))
-}
-
-// renderFrame encodes {"type","id"?,"data"?} once; the result is shared by every recipient.
-func renderFrame(typ, id string, data []byte) []byte {
-	b := make([]byte, 0, len(typ)+len(id)+len(data)+32)
-	b = append(b, `{"type":"`...)
-	b = append(b, typ...) // frame types are constants without characters JSON must escape
-	b = append(b, '"')
-	if id != "" {
-		q, _ := json.Marshal(id)
-		b = append(b, `,"id":`...)
-		b = append(b, q...)
-	}
-	if len(data) > 0 {
-		b = append(b, `,"data":`...)
-		b = append(b, data...)
-	}
-	return append(b, '}')
-}
-
-// pendingCommands are the frames waiting for their answer, by correlation id. Its lock also guards
-// every conn.pending, so both caps are checked and taken in one step.
-type pendingCommands struct {
-	mu sync.Mutex
-	m  map[string]*pendingCmd
-}
-
-// pendingCmd is one frame awaiting its answer, with what its answer's metrics and log lines need.
-type pendingCmd struct {
-	c       *conn
-	frameID string
-	corr    string
-	eventID string
-	typ     string
-	start   time.Time
-	span    trace.SpanContext // the command's trace, for the log line of an unavailable answer
-	timer   *time.Timer
-	permit  adaptivelimiter.Permit // a send's place under the adaptive limit (nil: none held)
-}
-
-func newPendingCommands() *pendingCommands {
-	return &pendingCommands{m: map[string]*pendingCmd{}}
-}
-
-// add registers pc unless its connection already has perConn frames waiting (shedConn) or the
-// instance has perEdge (shedEdge), and arms its timeout. A frame id reused while the first frame
-// still waits replaces it (both share one correlation id, so one answer is all they can get).
-func (p *pendingCommands) add(pc *pendingCmd, perConn, perEdge int, timeout time.Duration, expire func(*pendingCmd)) shedReason {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	old := p.m[pc.corr]
-	if old == nil {
-		if int(pc.c.pending) >= perConn {
-			return shedConn
-		}
-		if len(p.m) >= perEdge {
-			return shedEdge
-		}
-	} else {
-		p.removeLocked(old)
-		old.releasePermit(false) // replaced: never answered on its own
-	}
-	p.m[pc.corr] = pc
-	pc.c.pending++
-	pc.timer = time.AfterFunc(timeout, func() { expire(pc) })
-	return admitted
-}
-
-// take removes and returns the pending command, or nil when it was answered or timed out already.
-func (p *pendingCommands) take(corr string) *pendingCmd {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pc := p.m[corr]
-	if pc != nil {
-		p.removeLocked(pc)
-	}
-	return pc
-}
-
-// takeIf removes pc if it is still the command waiting under its correlation id (a timer or a failed
-// publish must not take the frame that replaced it).
-func (p *pendingCommands) takeIf(corr string, pc *pendingCmd) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m[corr] != pc {
-		return false
-	}
-	p.removeLocked(pc)
-	return true
-}
-
-func (p *pendingCommands) removeLocked(pc *pendingCmd) {
-	delete(p.m, pc.corr)
-	pc.c.pending--
-	pc.timer.Stop()
-}
-
-// len is the number of frames awaiting their answer on this instance.
-func (p *pendingCommands) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.m)
 }
