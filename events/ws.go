@@ -16,6 +16,15 @@ const (
 	CloseSlowConsumer    = 4009 // outbound queue overflow: reconnect and pull
 )
 
+// Disconnect is why the server closes a connection: the close code and reason the client reads,
+// and whether the client may reconnect on its own (after a backoff). Reconnect is false for codes
+// that need the client to act first (a new token, a fixed client) or to stop (banned).
+type Disconnect struct {
+	Code      int
+	Reason    string
+	Reconnect bool
+}
+
 // WebSocket subprotocols.
 const (
 	SubprotocolV1     = "parley.v1"

@@ -29,7 +29,7 @@ func (c *conn) handleFrame(data []byte) {
 	}
 	f, err := parseFrame(data)
 	if errors.Is(err, errNotJSON) {
-		c.closeWith(events.ClosePolicy, "frames must be JSON")
+		c.closeWith(disconnectNotJSON)
 		return
 	}
 	if small {

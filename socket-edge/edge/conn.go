@@ -102,7 +102,7 @@ func (c *conn) enqueue(frame []byte) bool {
 	if c.queued+len(frame) > c.edge.cfg.OutboundQueueBytes {
 		queued := c.queued
 		c.queue, c.queued = nil, 0
-		c.startCloseLocked(events.CloseSlowConsumer, "slow consumer: reconnect and pull")
+		c.startCloseLocked(disconnectSlow)
 		c.mu.Unlock()
 		c.edge.stats.slowClosed.Add(1)
 		c.edge.log.WarnContext(c.traceContext(), "connection closed: slow consumer", "close_code", events.CloseSlowConsumer,
@@ -116,20 +116,20 @@ func (c *conn) enqueue(frame []byte) bool {
 	return true
 }
 
-// closeWith closes the connection with code after the frames already queued. Safe from any goroutine;
+// closeWith closes the connection for d after the frames already queued. Safe from any goroutine;
 // only the first call counts.
-func (c *conn) closeWith(code int, reason string) {
+func (c *conn) closeWith(d events.Disconnect) {
 	c.mu.Lock()
-	c.startCloseLocked(code, reason)
+	c.startCloseLocked(d)
 	c.mu.Unlock()
 }
 
-func (c *conn) startCloseLocked(code int, reason string) {
+func (c *conn) startCloseLocked(d events.Disconnect) {
 	if c.closing {
 		return
 	}
-	c.closing, c.closeCode, c.closeReason = true, code, reason
-	c.edge.stats.closes[closeKindOf(code)].Add(1)
+	c.closing, c.closeCode, c.closeReason = true, d.Code, d.Reason
+	c.edge.stats.closes[closeKindOf(d.Code)].Add(1)
 	if c.hb != nil {
 		c.hb.Stop()
 	}
@@ -212,7 +212,7 @@ func (c *conn) nextBeat() time.Duration {
 
 func (c *conn) beat() {
 	if c.expiresAt != 0 && time.Now().UnixNano() >= c.expiresAt {
-		c.closeWith(events.CloseUnauthenticated, "token expired")
+		c.closeWith(disconnectExpired)
 		return
 	}
 	c.mu.Lock()
@@ -267,7 +267,7 @@ func (c *conn) rateLimited() {
 	c.edge.stats.rateClosed.Add(1)
 	c.edge.log.WarnContext(c.traceContext(), "connection closed: rate limited", "close_code", events.CloseRateLimited,
 		"conn", c.id, "user", c.userID, "rate", c.edge.cfg.RateLimit, "burst", c.edge.cfg.RateBurst)
-	c.closeWith(events.CloseRateLimited, "rate limited")
+	c.closeWith(disconnectRateLimited)
 }
 
 func (c *conn) isClosing() bool {
@@ -294,7 +294,7 @@ func (c *conn) readLoop() {
 		}
 		if mt != websocket.TextMessage {
 			if c.allow() {
-				c.closeWith(events.ClosePolicy, "frames must be JSON text")
+				c.closeWith(disconnectNotText)
 			} else {
 				c.rateLimited()
 			}

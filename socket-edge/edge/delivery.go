@@ -99,7 +99,7 @@ func (e *Edge) Deliver(d events.Delivery) {
 		users := append([]string{u.UserID}, d.Recipients...)
 		for _, uid := range users {
 			if uid != "" {
-				e.hub.each(uid, func(c *conn) { c.closeWith(events.CloseBanned, "account deleted") })
+				e.hub.each(uid, func(c *conn) { c.closeWith(disconnectDeleted) })
 			}
 		}
 		return
@@ -141,9 +141,9 @@ func (e *Edge) endSessions(d events.Delivery) {
 	if err := json.Unmarshal(d.Event.Data, &s); err != nil || s.UserID == "" {
 		return
 	}
-	code := events.CloseUnauthenticated
+	why := disconnectRevoked
 	if events.SessionEndIsFinal(s.Reason) {
-		code = events.CloseBanned
+		why = disconnectEnded
 	}
 	frame := renderFrame(events.FrameSessionRevoked, "", d.Event.Data)
 	e.hub.each(s.UserID, func(c *conn) {
@@ -151,6 +151,6 @@ func (e *Edge) endSessions(d events.Delivery) {
 			return
 		}
 		c.enqueue(frame)
-		c.closeWith(code, "session revoked")
+		c.closeWith(why)
 	})
 }

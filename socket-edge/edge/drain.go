@@ -3,8 +3,6 @@ package edge
 import (
 	"context"
 	"time"
-
-	"github.com/parley-im/parley/events"
 )
 
 // Drain is the lame-duck shutdown: readiness turns false and new upgrades get 503 at once, then
@@ -27,7 +25,7 @@ func (e *Edge) Drain(ctx context.Context) error {
 				case <-ctx.Done():
 				}
 			}
-			c.closeWith(events.CloseServiceRestart, "server restart: reconnect")
+			c.closeWith(disconnectRestart)
 		}
 		t.Stop()
 	}

@@ -127,6 +127,7 @@ var notOnTheWire = map[string]string{
 	"Header":      "Kafka header of the transport",
 	"Correlation": "parsed form of the correlationid extension (a string on the wire)",
 	"PushFrame":   "the edge's fact type -> push frame table entry",
+	"Disconnect":  "a close code and reason; the close frame carries them",
 }
 
 // Schemas in the specs that are not events types (inline maps or envelopes).
