@@ -89,21 +89,25 @@ func (e *Edge) Deliver(d events.Delivery) {
 	if d.ReplyOnly {
 		return
 	}
-	switch ev.Type {
-	case events.TypeSessionRevoked:
-		e.endSessions(d)
-		return
-	case events.TypeUserDeleted:
-		var u events.UserDeleted
-		_ = json.Unmarshal(ev.Data, &u)
-		users := append([]string{u.UserID}, d.Recipients...)
-		for _, uid := range users {
-			if uid != "" {
-				e.hub.each(uid, func(c *conn) { c.closeWith(disconnectDeleted) })
-			}
-		}
+	if h := deliveryHandlers[ev.Type]; h != nil {
+		h(e, d)
 		return
 	}
+	e.pushAll(d)
+}
+
+// deliveryHandlers are the delivered event types the edge acts on other than by a push; every other
+// type goes through the fact type -> push frame table (events.PushFrameOf), so a new pushed type
+// needs no line here.
+var deliveryHandlers = map[string]func(*Edge, events.Delivery){
+	events.TypeSessionRevoked: (*Edge).endSessions,
+	events.TypeUserDeleted:    (*Edge).closeDeleted,
+}
+
+// pushAll renders d's event once as the push frame the table names and queues it to every
+// recipient connection but the excepted session.
+func (e *Edge) pushAll(d events.Delivery) {
+	ev := d.Event
 	route, ok := events.PushFrameOf(ev.Type)
 	if !ok {
 		return
@@ -131,6 +135,18 @@ func (e *Edge) Deliver(d events.Delivery) {
 			}
 			c.push(frame, conv, seq)
 		})
+	}
+}
+
+// closeDeleted closes every connection of a deleted user (and of the delivery's recipients) with 4003.
+func (e *Edge) closeDeleted(d events.Delivery) {
+	var u events.UserDeleted
+	_ = json.Unmarshal(d.Event.Data, &u)
+	users := append([]string{u.UserID}, d.Recipients...)
+	for _, uid := range users {
+		if uid != "" {
+			e.hub.each(uid, func(c *conn) { c.closeWith(disconnectDeleted) })
+		}
 	}
 }
 

@@ -98,3 +98,13 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	}
 	return b
 }
+
+// TestDeliveryHandlersAreNotPushed: a type with its own delivery handler is not also in the push
+// frame table (the handler would hide the table's line).
+func TestDeliveryHandlersAreNotPushed(t *testing.T) {
+	for typ := range deliveryHandlers {
+		if _, ok := events.PushFrameOf(typ); ok {
+			t.Errorf("%s has a delivery handler and a push frame", typ)
+		}
+	}
+}
