@@ -128,7 +128,7 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 	if csc := trace.SpanContextFromContext(c.traceContext()); csc.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: csc}))
 	}
-	ctx, span := e.tracer.Start(context.Background(), "publish "+typ, opts...)
+	ctx, span := e.tracer.Start(c.ctx, "publish "+typ, opts...)
 	defer span.End()
 
 	var pc *pendingCmd
@@ -151,6 +151,14 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 	}
 	span.RecordError(err)
 	span.SetStatus(codes.Error, "publish failed")
+	if c.ctx.Err() != nil {
+		// The connection ended during the publish: no answer can reach it (the client resends
+		// unanswered frames after reconnecting).
+		if answer {
+			e.cmds.takeIf(corr, pc)
+		}
+		return
+	}
 	if !answer {
 		e.log.WarnContext(ctx, "command publish failed", "type", typ, "event_id", ev.ID(), "correlation_id", corr,
 			"conn", c.id, "user", c.userID, "err", err)

@@ -37,6 +37,10 @@ type conn struct {
 	// the trace of the upgrade request, for the connection's log lines (ids only: 24 bytes)
 	traceID trace.TraceID
 	spanID  trace.SpanID
+	// ctx ends when the connection does: when the server starts closing it (no answer can reach it
+	// any more) or when its read loop ends. Its command publishes and presence update run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// reader-owned: the frame budget, the ack budget, and when both were last refilled (nanoseconds
 	// on the edge's monotonic clock: 8 bytes where a time.Time takes 24, for every idle connection)
@@ -68,8 +72,9 @@ func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal,
 	if sid == "" {
 		sid = id
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: unixNano(p.ExpiresAt),
-		traceID: sc.TraceID(), spanID: sc.SpanID(),
+		traceID: sc.TraceID(), spanID: sc.SpanID(), ctx: ctx, cancel: cancel,
 		tokens: e.cfg.RateBurst, ackTokens: e.cfg.AckBurst, last: e.mono()}
 }
 
@@ -129,6 +134,7 @@ func (c *conn) startCloseLocked(d events.Disconnect) {
 		return
 	}
 	c.closing, c.closeCode, c.closeReason = true, d.Code, d.Reason
+	c.cancel()
 	c.edge.stats.closes[closeKindOf(d.Code)].Add(1)
 	if c.hb != nil {
 		c.hb.Stop()
@@ -362,6 +368,7 @@ func (c *conn) finish() {
 	}
 	c.queue, c.unacked, c.pushed = nil, nil, nil
 	c.mu.Unlock()
+	c.cancel()
 	_ = c.raw.Close()
 	if c.userID != "" {
 		c.edge.hub.remove(c)

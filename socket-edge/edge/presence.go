@@ -116,21 +116,28 @@ func (e *Edge) LiveEdges(ctx context.Context) ([]string, error) {
 
 // connected records the device lease and, when the user just came online, publishes
 // im.presence.changed to the broker; the fanout function delivers it to the user's contacts.
+// The update stops when the connection ends (disconnected removes the lease then).
 func (e *Edge) connected(c *conn) {
 	e.bg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, 3*time.Second)
 		defer cancel()
 		first, err := e.presence.up(ctx, c.userID, c.id)
 		if err != nil {
-			e.log.Warn("presence up failed", "err", err)
+			if c.ctx.Err() == nil {
+				e.log.Warn("presence up failed", "err", err)
+			}
 			return
 		}
 		if first {
-			e.publishPresence(ctx, c.userID, true)
+			if err := e.publishPresence(ctx, c.userID, true); err != nil && c.ctx.Err() == nil {
+				e.log.Warn("presence publish failed", "err", err)
+			}
 		}
 	})
 }
 
+// disconnected removes the device lease and, when it was the user's last, publishes
+// im.presence.changed. It runs after the connection ended, so on a context of its own.
 func (e *Edge) disconnected(c *conn) {
 	e.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -141,20 +148,20 @@ func (e *Edge) disconnected(c *conn) {
 			return
 		}
 		if last {
-			e.publishPresence(ctx, c.userID, false)
+			if err := e.publishPresence(ctx, c.userID, false); err != nil {
+				e.log.Warn("presence publish failed", "err", err)
+			}
 		}
 	})
 }
 
-func (e *Edge) publishPresence(ctx context.Context, user string, online bool) {
+func (e *Edge) publishPresence(ctx context.Context, user string, online bool) error {
 	ev, err := events.New(uuid.Must(uuid.NewV7()).String(), e.source, events.TypePresenceChanged, user,
 		events.PresenceChanged{UserID: user, Online: online, LastSeenAt: time.Now().UTC()})
-	if err == nil {
-		err = e.deps.Producer.Publish(ctx, e.cfg.BrokerTopic, ev)
-	}
 	if err != nil {
-		e.log.Warn("presence publish failed", "err", err)
+		return err
 	}
+	return e.deps.Producer.Publish(ctx, e.cfg.BrokerTopic, ev)
 }
 
 // Run consumes im.delivery and keeps this instance's leases (registry and device presence) until

@@ -377,6 +377,7 @@ func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
 	raw := hw.conn
 	if banned {
 		c := &conn{edge: e, ws: ws, raw: raw}
+		c.ctx, c.cancel = context.WithCancel(context.Background())
 		c.closeWith(disconnectBanned)
 		e.conns.Add(1)
 		go c.readLoop()
