@@ -51,7 +51,7 @@ func (c *conn) push(frame []byte, conv string, seq int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
+	if c.w.isClosing() {
 		return
 	}
 	if len(c.unacked) >= maxUnacked {
@@ -121,7 +121,7 @@ func (c *conn) resend() {
 	now := time.Now()
 	var again [][]byte
 	c.mu.Lock()
-	if c.closing || c.resendTimer == nil {
+	if c.w.isClosing() || c.resendTimer == nil {
 		c.mu.Unlock()
 		return
 	}

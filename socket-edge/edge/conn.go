@@ -23,9 +23,10 @@ const closeGrace = 2 * time.Second
 // conn is one authenticated WebSocket connection.
 //
 // Ownership: readLoop owns the reading side and the two token buckets (tokens, ackTokens, last).
-// Everything under mu is shared between the delivery path (enqueue, push), timers (heartbeat, resend)
-// and the writer; pending is guarded by the edge's pendingCommands lock.
-// The writer goroutine exists only while writing is true; it is the only one that writes data frames.
+// The outbound queue and the close state are the writer's, under its own lock (writer.go). What is
+// under mu (heartbeat, unacked pushes and resends, seq memory) is shared between the delivery path
+// and the timers; mu may be held while taking the writer's lock, never the reverse. pending is
+// guarded by the edge's pendingCommands lock.
 type conn struct {
 	edge      *Edge
 	ws        *websocket.Conn
@@ -48,18 +49,12 @@ type conn struct {
 	ackTokens float64
 	last      int64
 
-	mu        sync.Mutex
-	queue     [][]byte // frames not yet taken by the writer; shared slices, never modified
-	queued    int      // bytes in queue
-	writing   bool     // a writer goroutine runs (stays true once the close frame is sent)
-	pingDue   bool
-	closing   bool // no more frames accepted; the close frame follows what is queued
-	closeSent bool
+	w writer
+
+	mu sync.Mutex
 	// guarded by edge.cmds.mu, not mu: this connection's send/read/revoke frames awaiting their
-	// answer (beside the bools, in what would be padding)
+	// answer (beside the mutex, in what would be padding)
 	pending     int32
-	closeCode   int
-	closeReason string
 	hb          *time.Timer
 	unacked     []unackedPush
 	resendTimer *time.Timer
@@ -75,6 +70,7 @@ func newConn(e *Edge, ws *websocket.Conn, raw *coalescingConn, p auth.Principal,
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{edge: e, ws: ws, raw: raw, id: id, sessionID: sid, userID: p.UserID, expiresAt: unixNano(p.ExpiresAt),
 		traceID: sc.TraceID(), spanID: sc.SpanID(), ctx: ctx, cancel: cancel,
+		w:      writer{t: &wsTransport{ws: ws, raw: raw}, limit: e.cfg.OutboundQueueBytes, timeout: e.cfg.WriteTimeout},
 		tokens: e.cfg.RateBurst, ackTokens: e.cfg.AckBurst, last: e.mono()}
 }
 
@@ -99,110 +95,44 @@ func (c *conn) traceContext() context.Context {
 // queued: the connection is closing, or the frame would pass the queue bound, in which case the
 // connection is closed with 4009 (slow consumer) and its queue dropped.
 func (c *conn) enqueue(frame []byte) bool {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return false
-	}
-	if c.queued+len(frame) > c.edge.cfg.OutboundQueueBytes {
-		queued := c.queued
-		c.queue, c.queued = nil, 0
-		c.startCloseLocked(disconnectSlow)
-		c.mu.Unlock()
+	r, queued := c.w.enqueue(frame, disconnectSlow)
+	switch r {
+	case enqueued:
+		return true
+	case overflowed:
+		c.closed(disconnectSlow)
 		c.edge.stats.slowClosed.Add(1)
 		c.edge.log.WarnContext(c.traceContext(), "connection closed: slow consumer", "close_code", events.CloseSlowConsumer,
 			"conn", c.id, "user", c.userID, "queued_bytes", queued, "frame_bytes", len(frame))
-		return false
 	}
-	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
-	c.kickLocked()
-	c.mu.Unlock()
-	return true
+	return false
 }
 
 // closeWith closes the connection for d after the frames already queued. Safe from any goroutine;
 // only the first call counts.
 func (c *conn) closeWith(d events.Disconnect) {
-	c.mu.Lock()
-	c.startCloseLocked(d)
-	c.mu.Unlock()
+	if c.w.close(d) {
+		c.closed(d)
+	}
 }
 
-func (c *conn) startCloseLocked(d events.Disconnect) {
-	if c.closing {
-		return
-	}
-	c.closing, c.closeCode, c.closeReason = true, d.Code, d.Reason
-	c.cancel()
+// closed runs once, when the writer started closing for d: it counts the close, ends the
+// connection's context and stops the heartbeat (after the writer is closing, so beat cannot re-arm it).
+func (c *conn) closed(d events.Disconnect) {
 	c.edge.stats.closes[closeKindOf(d.Code)].Add(1)
+	c.cancel()
+	c.mu.Lock()
 	if c.hb != nil {
 		c.hb.Stop()
 	}
-	c.kickLocked()
-}
-
-func (c *conn) kickLocked() {
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-	}
-}
-
-// writeLoop writes everything queued in one coalesced flush per round, then exits when nothing is
-// left, so an idle connection has no writer goroutine.
-func (c *conn) writeLoop() {
-	wt := c.edge.cfg.WriteTimeout
-	for {
-		c.mu.Lock()
-		q := c.queue
-		c.queue, c.queued = nil, 0
-		ping := c.pingDue
-		c.pingDue = false
-		sendClose := c.closing && !c.closeSent
-		if len(q) == 0 && !ping && !sendClose {
-			c.writing = false
-			c.mu.Unlock()
-			return
-		}
-		if sendClose {
-			c.closeSent = true
-		}
-		code, reason := c.closeCode, c.closeReason
-		c.mu.Unlock()
-
-		if len(q) > 0 || ping {
-			// One WebSocket message per frame, all of them in one write syscall.
-			c.raw.begin()
-			var err error
-			for _, f := range q {
-				if err = c.ws.WriteMessage(websocket.TextMessage, f); err != nil {
-					break
-				}
-			}
-			if ping && err == nil {
-				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(wt))
-			}
-			ferr := c.raw.flush(time.Now().Add(wt))
-			if err != nil || ferr != nil {
-				_ = c.raw.Close() // the read loop sees the error and cleans up; writing stays true
-				return
-			}
-		}
-		if sendClose {
-			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(wt))
-			// The read loop closes at once when the client answers; this bounds the wait.
-			time.AfterFunc(closeGrace, func() { _ = c.raw.Close() })
-			return
-		}
-	}
+	c.mu.Unlock()
 }
 
 // startHeartbeat arms the connection's one timer: it pings every HeartbeatInterval and closes with
 // 4001 when the token expires.
 func (c *conn) startHeartbeat() {
 	c.mu.Lock()
-	if !c.closing {
+	if !c.w.isClosing() {
 		c.hb = time.AfterFunc(c.nextBeat(), c.beat)
 	}
 	c.mu.Unlock()
@@ -223,12 +153,9 @@ func (c *conn) beat() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
-		return
+	if c.w.ping() {
+		c.hb.Reset(c.nextBeat())
 	}
-	c.pingDue = true
-	c.kickLocked()
-	c.hb.Reset(c.nextBeat())
 }
 
 func (c *conn) extendRead() {
@@ -276,11 +203,7 @@ func (c *conn) rateLimited() {
 	c.closeWith(disconnectRateLimited)
 }
 
-func (c *conn) isClosing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closing
-}
+func (c *conn) isClosing() bool { return c.w.isClosing() }
 
 // readLoop reads frames until the connection ends, then unregisters it.
 func (c *conn) readLoop() {
@@ -329,13 +252,9 @@ func (c *conn) handle(data []byte) {
 // (a close frame: counted as normal), by the network or a missed heartbeat (1006), or by an
 // oversized frame (1009).
 func (c *conn) readFailed(err error) {
-	c.mu.Lock()
-	wasClosing := c.closing
 	if errors.Is(err, websocket.ErrReadLimit) {
 		// gorilla has already sent close 1009.
-		c.closing, c.closeSent = true, true
-		c.mu.Unlock()
-		if !wasClosing {
+		if !c.w.stop(true) {
 			c.edge.stats.closes[closeTooBig].Add(1)
 		}
 		// Read the rest of the oversized frame before closing: closing with unread input makes the
@@ -344,9 +263,8 @@ func (c *conn) readFailed(err error) {
 		_, _ = io.Copy(io.Discard, c.raw.Conn)
 		return
 	}
-	c.closing = true // from here a closeWith (4009 from a delivery, say) neither starts nor counts
-	c.mu.Unlock()
-	if !wasClosing {
+	// The writer is closing from here: a closeWith (4009 from a delivery, say) neither starts nor counts.
+	if !c.w.stop(false) {
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
 			c.edge.stats.closes[closeNormal].Add(1)
@@ -358,15 +276,15 @@ func (c *conn) readFailed(err error) {
 
 // finish runs once, when the read loop ends.
 func (c *conn) finish() {
+	c.w.drop()
 	c.mu.Lock()
-	c.closing = true
 	if c.hb != nil {
 		c.hb.Stop()
 	}
 	if c.resendTimer != nil {
 		c.resendTimer.Stop()
 	}
-	c.queue, c.unacked, c.pushed = nil, nil, nil
+	c.unacked, c.pushed = nil, nil
 	c.mu.Unlock()
 	c.cancel()
 	_ = c.raw.Close()

@@ -18,11 +18,13 @@
 //     against a per-connection and a per-instance cap of frames awaiting an answer, commands carry a
 //     deadline the functions honour, and acks have a budget apart from every other frame.
 //
-// Files by job: server.go (config, upgrade, auth), conn.go (read/write loops, queue, heartbeat, rate
-// limits, close), hub.go (user -> connections), delivery.go (im.delivery consumer, dispatch to
-// pushes and session ends), frames.go (parse and render frames), pending.go (frames awaiting their
-// answer, answering them by correlation), acks.go (unacked pushes, resends, ack frames, per-conversation
-// seq memory), commands.go (client frames -> commands), overload.go (admission, shedding,
-// unavailable answers), metrics.go (counters, instruments), calls.go (call.* frames), presence.go
-// (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use tickets).
+// Files by job: server.go (config, upgrade, auth), conn.go (read loop, heartbeat, rate limits,
+// close), writer.go (bounded outbound queue, coalesced writes, the close frame, behind a transport
+// interface), disconnect.go (close reasons), hub.go (user -> connections), delivery.go (im.delivery
+// consumer, dispatch to pushes and session ends), frames.go (parse and render frames), pending.go
+// (frames awaiting their answer, answering them by correlation), acks.go (unacked pushes, resends,
+// ack frames, per-conversation seq memory), commands.go (client frames -> commands), overload.go
+// (admission, shedding, unavailable answers), metrics.go (counters, instruments), calls.go (call.*
+// frames), presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use
+// tickets).
 package edge

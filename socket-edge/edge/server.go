@@ -376,7 +376,8 @@ func (e *Edge) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := hw.conn
 	if banned {
-		c := &conn{edge: e, ws: ws, raw: raw}
+		c := &conn{edge: e, ws: ws, raw: raw,
+			w: writer{t: &wsTransport{ws: ws, raw: raw}, limit: e.cfg.OutboundQueueBytes, timeout: e.cfg.WriteTimeout}}
 		c.ctx, c.cancel = context.WithCancel(context.Background())
 		c.closeWith(disconnectBanned)
 		e.conns.Add(1)
