@@ -154,8 +154,8 @@ func (c *conn) command(f events.Frame, typ, key string, data events.Validator, a
 	if c.ctx.Err() != nil {
 		// The connection ended during the publish: no answer can reach it (the client resends
 		// unanswered frames after reconnecting).
-		if answer {
-			e.cmds.takeIf(corr, pc)
+		if answer && e.cmds.takeIf(corr, pc) {
+			pc.releasePermit(false) // unanswered: its time says nothing about the path
 		}
 		return
 	}

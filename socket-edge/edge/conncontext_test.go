@@ -73,6 +73,9 @@ func TestCommandPublishEndsWithConnection(t *testing.T) {
 	if n := h.e.stats.unavailable[causePublish].Load(); n != 0 {
 		t.Fatalf("%d publish failures counted; want 0", n)
 	}
+	if n := h.e.sends.Inflight(); n != 0 {
+		t.Fatalf("%d sends still hold the send limit; the ended connection's must be given back", n)
+	}
 }
 
 // TestConnContextEndsWithReadLoop: a connection the client drops has its context cancelled.
