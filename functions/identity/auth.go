@@ -15,19 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-im/parley/events"
-	"github.com/parley-im/parley/functions/internal/bans"
 	"github.com/parley-im/parley/functions/internal/serve"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/keto"
 	"github.com/parley-im/parley/infra/postgres"
-)
-
-// Session revocation reasons (im.session.revoked).
-const (
-	ReasonLogout       = "logout"
-	ReasonRefreshReuse = "refresh_token_reuse"
-	ReasonUserDeleted  = "user_deleted"
-	ReasonBanned       = bans.ReasonBanned
 )
 
 var errBadCredentials = events.Errorf(events.CodeUnauthenticated, "invalid username or password")
@@ -254,12 +245,12 @@ func (f *Function) refresh(w http.ResponseWriter, r *http.Request) error {
 			// Theft signal: the token was already exchanged, so two parties hold this family.
 			// End the family (commit), then refuse.
 			reused = true
-			live, err := revokeSession(ctx, tx, st.SessionID, st.UserID, ReasonRefreshReuse)
+			live, err := revokeSession(ctx, tx, st.SessionID, st.UserID, events.SessionEndRefreshReuse)
 			if err != nil || !live {
 				return nil, err
 			}
 			ev, err := fact(events.TypeSessionRevoked, st.UserID,
-				events.SessionRevoked{UserID: st.UserID, SessionID: st.SessionID, Reason: ReasonRefreshReuse})
+				events.SessionRevoked{UserID: st.UserID, SessionID: st.SessionID, Reason: events.SessionEndRefreshReuse})
 			return []event.Event{ev}, err
 		}
 		if st.SessionDead || st.Expired {
@@ -328,12 +319,12 @@ func (f *Function) logout(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			// user_id in the WHERE clause: a refresh token of someone else ends nothing.
-			live, err := revokeSession(ctx, tx, sid, p.UserID, ReasonLogout)
+			live, err := revokeSession(ctx, tx, sid, p.UserID, events.SessionEndLogout)
 			if err != nil {
 				return nil, err
 			}
 			if live || sid == p.SessionID {
-				ev, err := fact(events.TypeSessionRevoked, p.UserID, events.SessionRevoked{UserID: p.UserID, SessionID: sid, Reason: ReasonLogout})
+				ev, err := fact(events.TypeSessionRevoked, p.UserID, events.SessionRevoked{UserID: p.UserID, SessionID: sid, Reason: events.SessionEndLogout})
 				if err != nil {
 					return nil, err
 				}

@@ -117,7 +117,7 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 		if !live {
 			return nil, events.Errorf(events.CodeUnauthenticated, "this account no longer exists")
 		}
-		if err := revokeUserSessions(ctx, tx, u.ID, ReasonUserDeleted); err != nil {
+		if err := revokeUserSessions(ctx, tx, u.ID, events.SessionEndUserDeleted); err != nil {
 			return nil, err
 		}
 		// A deleted account gets no more pushes.
@@ -135,7 +135,7 @@ func (f *Function) deleteMe(w http.ResponseWriter, r *http.Request) error {
 			return nil, err
 		}
 		// One user-wide revocation (no session id): the edge closes every socket of the user.
-		revoked, err := fact(events.TypeSessionRevoked, u.ID, events.SessionRevoked{UserID: u.ID, Reason: ReasonUserDeleted})
+		revoked, err := fact(events.TypeSessionRevoked, u.ID, events.SessionRevoked{UserID: u.ID, Reason: events.SessionEndUserDeleted})
 		return append(evs, deleted, revoked), err
 	})
 	if err != nil {

@@ -19,9 +19,6 @@ import (
 	"github.com/parley-im/parley/infra/postgres"
 )
 
-// ReasonBanned is the im.session.revoked reason of a ban (the edge closes with 4003 for it).
-const ReasonBanned = "banned"
-
 // RoleStore writes Keto relation tuples (*keto.Client).
 type RoleStore interface {
 	Grant(ctx context.Context, namespace, object, relation, subjectID string) error
@@ -59,7 +56,7 @@ func (b *Bans) Ban(ctx context.Context, userID string) error {
 	}
 	b.bump(ctx)
 	ev, err := events.New(uuid.Must(uuid.NewV7()).String(), b.Source, events.TypeSessionRevoked, userID,
-		events.SessionRevoked{UserID: userID, Reason: ReasonBanned})
+		events.SessionRevoked{UserID: userID, Reason: events.SessionEndBanned})
 	if err != nil {
 		return err
 	}
