@@ -37,7 +37,6 @@ func newEnv(t *testing.T, sendCfg send.Config) *env {
 	ob, pub := mt.Outbox(pool)
 	log := mt.Log()
 	mux := http.NewServeMux()
-	sendCfg.Topic = mt.BrokerTopic
 	conversations.New(conversations.Config{}, conversations.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)
 	send.New(sendCfg, send.Deps{Pool: pool, Relay: mt.Relay(t, ob), Log: log}).Routes(mux)
 	read.New(read.Deps{Pool: pool, Outbox: ob, Log: log}).Routes(mux)

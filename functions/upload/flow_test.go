@@ -73,7 +73,7 @@ func newEnv(t *testing.T) *env {
 		Mount(ctx, serve.Options{Log: mt.Log()}); err != nil {
 		t.Fatal(err)
 	}
-	e.send = send.New(send.Config{Topic: mt.BrokerTopic}, send.Deps{Pool: pool, Relay: mt.Relay(t, ob), Log: mt.Log()})
+	e.send = send.New(send.Config{}, send.Deps{Pool: pool, Relay: mt.Relay(t, ob), Log: mt.Log()})
 	if _, err := e.send.Mount(ctx, serve.Options{Log: mt.Log()}); err != nil {
 		t.Fatal(err)
 	}
