@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -19,14 +20,12 @@ type Config struct {
 	Brokers []string
 	// Security is how connections are secured (TLS, SASL); the zero value is plaintext.
 	Security Security
-	// BatchTimeout is how long the writer waits to fill a batch; default (zero) none: a batch goes
-	// out at once. Every synchronous publish waits for it, and a message takes three publishes to
-	// reach its recipients. A process that is idle between publishes sleeps in the runtime's
-	// poller, whose granularity is a millisecond, so even a 100µs timeout cost ~1.3 ms a publish
-	// (BenchmarkPublishIdle: p50 1,283 µs with 100µs, 162 µs without). The events of one Publish
-	// call share a batch whatever the timeout; what a wait adds is coalescing of concurrent
-	// callers, which pays only at ~10k publishes a second per process (32 concurrent publishers:
-	// 47-63 µs of CPU a publish with 100µs, ~80 without); no process here publishes that much.
+	// BatchTimeout is how long kafka-go waits to fill a batch; default (zero) none. A process that
+	// is idle between publishes sleeps in the runtime's poller, whose granularity is a millisecond,
+	// so even a 100µs timeout cost ~1.3 ms a publish (BenchmarkPublishIdle: p50 1,283 µs with
+	// 100µs, 162 µs without), and a message takes three publishes to reach its recipients. Batching
+	// comes instead from the writer itself: publishes that arrive while a write is in flight go out
+	// together in the next one (natural batching), so a busy process still sends few requests.
 	BatchTimeout time.Duration
 	// WriteTimeout bounds one produce request; default 10s.
 	WriteTimeout time.Duration
@@ -36,9 +35,26 @@ type Config struct {
 
 // Writer publishes records and CloudEvents. It is safe for concurrent use; Publish returns only when
 // every in-sync replica has the records (RequireAll), so a caller that answers "stored" after it may.
+//
+// One write is in flight at a time: a publish finding none starts it at once, and the publishes
+// that arrive meanwhile are written together when it returns, each told its own outcome. Under load
+// that is one produce request per partition per round trip, whatever the number of callers; idle,
+// a publish waits for nothing.
 type Writer struct {
 	w    *kafka.Writer
 	prop propagation.TextMapPropagator
+
+	timeout time.Duration // bounds one flush: it serves callers that may not have a deadline
+
+	mu      sync.Mutex
+	queue   []*write // waiting for the next write, in arrival order
+	writing bool     // a flush goroutine is running
+}
+
+// write is one caller's messages and where its outcome goes.
+type write struct {
+	msgs []kafka.Message
+	done chan error // buffered: the flush never waits for a caller that gave up
 }
 
 // NewWriter builds a Writer. The topic is set per message, never on the writer, so one Writer serves
@@ -65,7 +81,8 @@ func NewWriter(cfg Config) (*Writer, error) {
 			Balancer:               &kafka.Murmur2Balancer{},
 			AllowAutoTopicCreation: false,
 		},
-		prop: defaultPropagator(cfg.Propagator),
+		prop:    defaultPropagator(cfg.Propagator),
+		timeout: cfg.WriteTimeout,
 	}, nil
 }
 
@@ -95,10 +112,95 @@ func (w *Writer) WriteRecords(ctx context.Context, topic string, recs ...events.
 		w.prop.Inject(ctx, HeaderCarrier{Headers: &r.Headers})
 		msgs = append(msgs, toMessage(topic, r))
 	}
-	if err := w.w.WriteMessages(ctx, msgs...); err != nil {
+	if err := w.write(ctx, msgs); err != nil {
 		return fmt.Errorf("kafka write %s: %w", topic, err)
 	}
 	return nil
+}
+
+// write queues msgs for the next write and waits for its outcome or ctx. A caller that gives up
+// while its messages still wait takes them back; once they are being written they may still land,
+// as with any publish whose caller stopped waiting.
+func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
+	wr := &write{msgs: msgs, done: make(chan error, 1)}
+	w.mu.Lock()
+	w.queue = append(w.queue, wr)
+	if !w.writing {
+		w.writing = true
+		go w.flush()
+	}
+	w.mu.Unlock()
+	select {
+	case err := <-wr.done:
+		return err
+	case <-ctx.Done():
+		w.mu.Lock()
+		for i, q := range w.queue {
+			if q == wr {
+				w.queue = append(w.queue[:i], w.queue[i+1:]...)
+				break
+			}
+		}
+		w.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// flush writes what is queued, one write at a time, until nothing is.
+func (w *Writer) flush() {
+	for {
+		w.mu.Lock()
+		batch := w.queue
+		w.queue = nil
+		if len(batch) == 0 {
+			w.writing = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+		var all []kafka.Message
+		if len(batch) == 1 {
+			all = batch[0].msgs
+		} else {
+			for _, wr := range batch {
+				all = append(all, wr.msgs...)
+			}
+		}
+		w.deliver(batch, all)
+	}
+}
+
+// deliver writes the batch's messages (all, in batch order) and tells each caller its outcome. A
+// failure kafka-go does not attribute to messages is retried caller by caller, so that one caller's
+// bad message (an unknown topic, say) never fails the others'.
+func (w *Writer) deliver(batch []*write, all []kafka.Message) {
+	// No caller's context: the write serves them all.
+	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	defer cancel()
+	err := w.w.WriteMessages(ctx, all...)
+	var perMsg kafka.WriteErrors
+	split := err != nil && errors.As(err, &perMsg) && len(perMsg) == len(all)
+	if err != nil && !split && len(batch) > 1 {
+		for _, wr := range batch {
+			wr.done <- w.w.WriteMessages(ctx, wr.msgs...)
+		}
+		return
+	}
+	off := 0
+	for _, wr := range batch {
+		werr := err
+		if split {
+			werr = nil
+			for _, e := range perMsg[off : off+len(wr.msgs)] {
+				if e != nil {
+					werr = e
+					break
+				}
+			}
+		}
+		off += len(wr.msgs)
+		wr.done <- werr
+	}
 }
 
 // Close flushes pending writes and closes connections.
