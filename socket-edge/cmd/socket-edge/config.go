@@ -24,12 +24,13 @@ type config struct {
 	gogcSet       bool // GOGC is set: leave Go's GC target alone
 	redis         redis.Config
 	kafkaSecurity kafka.SecurityConfig
-	issuer        string   // OIDC_ISSUER
-	discoveryURL  string   // OIDC_DISCOVERY_URL
-	audience      string   // OIDC_AUDIENCE
-	algorithms    []string // OIDC_ALGORITHMS (empty: the verifier's default)
-	ketoRead      string   // KETO_READ_URL
-	ketoWrite     string   // KETO_WRITE_URL
+	kafkaBatch    time.Duration // KAFKA_BATCH_TIMEOUT
+	issuer        string        // OIDC_ISSUER
+	discoveryURL  string        // OIDC_DISCOVERY_URL
+	audience      string        // OIDC_AUDIENCE
+	algorithms    []string      // OIDC_ALGORITHMS (empty: the verifier's default)
+	ketoRead      string        // KETO_READ_URL
+	ketoWrite     string        // KETO_WRITE_URL
 	edge          edge.Config
 }
 
@@ -60,6 +61,9 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	if c.kafkaSecurity, err = kafka.EnvSecurity(os.Getenv); err != nil {
+		return c, err
+	}
+	if c.kafkaBatch, err = kafka.BatchTimeoutFromEnv(os.Getenv); err != nil {
 		return c, err
 	}
 	c.edge = edge.Config{

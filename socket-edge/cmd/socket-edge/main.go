@@ -89,7 +89,7 @@ func run(cfg config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("kafka", "brokers", cfg.edge.KafkaBrokers, "security", cfg.edge.KafkaSecurity.String())
-	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers, Security: cfg.edge.KafkaSecurity})
+	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers, Security: cfg.edge.KafkaSecurity, BatchTimeout: cfg.kafkaBatch})
 	if err != nil {
 		return err
 	}

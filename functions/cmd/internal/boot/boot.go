@@ -85,7 +85,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 		d.Close()
 		return nil, err
 	}
-	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.KafkaBrokers, Security: ksec}); err != nil {
+	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.KafkaBrokers, Security: ksec, BatchTimeout: cfg.KafkaBatchTimeout}); err != nil {
 		d.Close()
 		return nil, err
 	}

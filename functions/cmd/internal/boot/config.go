@@ -33,16 +33,17 @@ type Config struct {
 	// KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
 	// KAFKA_AWS_REGION (kafka.EnvSecurity).
 	KafkaSecurity     kafka.SecurityConfig
-	BrokerTopic       string   // BROKER_TOPIC, default "knative-broker-parley-default"
-	BrokerURL         string   // BROKER_URL, the broker ingress (default http://127.0.0.1:8081)
-	OIDCIssuer        string   // OIDC_ISSUER
-	OIDCDiscover      string   // OIDC_DISCOVERY_URL (optional: fetch discovery there instead)
-	Audience          string   // OIDC_AUDIENCE, default "parley"
-	Algorithms        []string // OIDC_ALGORITHMS, comma list (empty: the verifier's ES256,RS256)
-	KetoRead          string   // KETO_READ_URL
-	KetoWrite         string   // KETO_WRITE_URL
-	RulesFile         string   // RULES_FILE (empty: built-in rules)
-	TrustForwardedFor bool     // TRUST_FORWARDED_FOR, default true ("false" turns it off)
+	KafkaBatchTimeout time.Duration // KAFKA_BATCH_TIMEOUT (kafka.BatchTimeoutFromEnv), default none
+	BrokerTopic       string        // BROKER_TOPIC, default "knative-broker-parley-default"
+	BrokerURL         string        // BROKER_URL, the broker ingress (default http://127.0.0.1:8081)
+	OIDCIssuer        string        // OIDC_ISSUER
+	OIDCDiscover      string        // OIDC_DISCOVERY_URL (optional: fetch discovery there instead)
+	Audience          string        // OIDC_AUDIENCE, default "parley"
+	Algorithms        []string      // OIDC_ALGORITHMS, comma list (empty: the verifier's ES256,RS256)
+	KetoRead          string        // KETO_READ_URL
+	KetoWrite         string        // KETO_WRITE_URL
+	RulesFile         string        // RULES_FILE (empty: built-in rules)
+	TrustForwardedFor bool          // TRUST_FORWARDED_FOR, default true ("false" turns it off)
 	// The access layer's limits (Guard): RATE_LIMIT_USER and RATE_LIMIT_IP ("rate/burst" per
 	// second, "off" disables; defaults 100/200 and 2000/4000), MAX_CONCURRENT (requests in flight
 	// per function, default 256).
@@ -75,12 +76,13 @@ func Env(getenv func(string) string) Config {
 	c.Listen = listen
 	c.DatabaseURL = c.Value("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable")
 	c.Migrate = c.Value("MIGRATE", "") == "true"
-	var rerr, kerr error
+	var rerr, kerr, berr error
 	c.Redis, rerr = redis.EnvConfig(c.Getenv)
 	c.RedisAddr, c.RedisPrefix = c.Redis.Addr, c.Redis.Prefix
 	c.KafkaBrokers = splitList(c.Value("KAFKA_BROKERS", "127.0.0.1:9092"))
 	c.KafkaSecurity, kerr = kafka.EnvSecurity(c.Getenv)
-	c.err = errors.Join(rerr, kerr)
+	c.KafkaBatchTimeout, berr = kafka.BatchTimeoutFromEnv(c.Getenv)
+	c.err = errors.Join(rerr, kerr, berr)
 	c.BrokerTopic = c.Value("BROKER_TOPIC", "knative-broker-parley-default")
 	c.BrokerURL = c.Value("BROKER_URL", "http://127.0.0.1:8081")
 	c.OIDCIssuer = c.Value("OIDC_ISSUER", "http://127.0.0.1:8080")
