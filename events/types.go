@@ -69,6 +69,10 @@ const (
 
 // Kafka topics.
 const (
+	// TopicBroker is the default broker topic (commands and facts): Knative's Kafka Broker names its
+	// topic knative-broker-<namespace>-<broker>, here broker "default" in namespace "parley".
+	// Another namespace or broker sets BROKER_TOPIC.
+	TopicBroker = "knative-broker-parley-default"
 	// TopicDelivery carries im.delivery events to every socket-edge instance.
 	TopicDelivery = "im.delivery"
 	// DLQSuffix is appended to a topic name to form its dead-letter topic.

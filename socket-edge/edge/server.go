@@ -28,6 +28,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/kafka"
+	"github.com/parley-im/parley/infra/redis"
 )
 
 // Config of one edge instance. A zero field takes the documented default.
@@ -44,11 +45,11 @@ type Config struct {
 	// DeliveryFromStart makes a new consumer group start at the oldest offset instead of the newest
 	// (tests with a topic of their own; production pushes only to live connections).
 	DeliveryFromStart bool
-	// BrokerTopic receives the commands and presence facts; default "knative-broker-parley-default".
+	// BrokerTopic receives the commands and presence facts; default events.TopicBroker.
 	BrokerTopic string
 	// DeliveryTopic is consumed; default events.TopicDelivery.
 	DeliveryTopic string
-	// RedisPrefix is put before every Redis key; default "parley:".
+	// RedisPrefix is put before every Redis key; default redis.DefaultPrefix.
 	RedisPrefix string
 	// AllowedOrigins: exact "scheme://host[:port]" values, or "*". A request with an Origin header
 	// not listed is refused with 403 before the upgrade. Empty: only an Origin whose host equals the
@@ -129,13 +130,13 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("edge id %q must not contain /", c.EdgeID)
 	}
 	if c.BrokerTopic == "" {
-		c.BrokerTopic = "knative-broker-parley-default"
+		c.BrokerTopic = events.TopicBroker
 	}
 	if c.DeliveryTopic == "" {
 		c.DeliveryTopic = events.TopicDelivery
 	}
 	if c.RedisPrefix == "" {
-		c.RedisPrefix = "parley:"
+		c.RedisPrefix = redis.DefaultPrefix
 	}
 	setDur(&c.HeartbeatInterval, 25*time.Second)
 	setDur(&c.ResendTimeout, 10*time.Second)

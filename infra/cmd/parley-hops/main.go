@@ -30,7 +30,7 @@ type stamp struct{ built, appended time.Time }
 
 func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "Kafka bootstrap address")
-	topic := flag.String("topic", "knative-broker-parley-default", "the broker topic (commands and facts)")
+	topic := flag.String("topic", events.TopicBroker, "the broker topic (commands and facts)")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *brokers, *topic); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-hops:", err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/redis"
 	"github.com/parley-im/parley/socket-edge/edge"
@@ -69,7 +70,7 @@ func loadConfig() (config, error) {
 	c.edge = edge.Config{
 		EdgeID:         env("EDGE_ID", "edge-0"),
 		KafkaBrokers:   list(env("KAFKA_BROKERS", "127.0.0.1:9092")),
-		BrokerTopic:    env("BROKER_TOPIC", "knative-broker-parley-default"),
+		BrokerTopic:    env("BROKER_TOPIC", events.TopicBroker),
 		RedisPrefix:    c.redis.Prefix,
 		AllowedOrigins: list(os.Getenv("ALLOWED_ORIGINS")),
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/otel"
 	"github.com/parley-im/parley/infra/ratelimit"
@@ -34,7 +35,7 @@ type Config struct {
 	// KAFKA_AWS_REGION (kafka.EnvSecurity).
 	KafkaSecurity     kafka.SecurityConfig
 	KafkaBatchTimeout time.Duration // KAFKA_BATCH_TIMEOUT (kafka.BatchTimeoutFromEnv), default none
-	BrokerTopic       string        // BROKER_TOPIC, default "knative-broker-parley-default"
+	BrokerTopic       string        // BROKER_TOPIC, default events.TopicBroker
 	BrokerURL         string        // BROKER_URL, the broker ingress (default http://127.0.0.1:8081)
 	OIDCIssuer        string        // OIDC_ISSUER
 	OIDCDiscover      string        // OIDC_DISCOVERY_URL (optional: fetch discovery there instead)
@@ -83,7 +84,7 @@ func Env(getenv func(string) string) Config {
 	c.KafkaSecurity, kerr = kafka.EnvSecurity(c.Getenv)
 	c.KafkaBatchTimeout, berr = kafka.BatchTimeoutFromEnv(c.Getenv)
 	c.err = errors.Join(rerr, kerr, berr)
-	c.BrokerTopic = c.Value("BROKER_TOPIC", "knative-broker-parley-default")
+	c.BrokerTopic = c.Value("BROKER_TOPIC", events.TopicBroker)
 	c.BrokerURL = c.Value("BROKER_URL", "http://127.0.0.1:8081")
 	c.OIDCIssuer = c.Value("OIDC_ISSUER", "http://127.0.0.1:8080")
 	c.OIDCDiscover = c.Value("OIDC_DISCOVERY_URL", "")
