@@ -23,3 +23,21 @@ func IsUnavailable(err error) bool {
 	}
 	return pgconn.SafeToRetry(err)
 }
+
+// retryable: the transaction lost a race and running it again can succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation (optionally of one constraint).
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return false
+	}
+	return constraint == "" || pe.ConstraintName == constraint
+}

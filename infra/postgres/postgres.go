@@ -4,12 +4,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -87,21 +85,4 @@ func ExecLazy(ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) 
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
 	return BatchTx(ctx, pool, b, `SET LOCAL synchronous_commit = off`)
-}
-
-func retryable(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
-	}
-	return false
-}
-
-// IsUniqueViolation reports whether err is a unique-constraint violation (optionally of one constraint).
-func IsUniqueViolation(err error, constraint string) bool {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "23505" {
-		return false
-	}
-	return constraint == "" || pe.ConstraintName == constraint
 }
