@@ -30,7 +30,7 @@ func BenchmarkVerify(b *testing.B) {
 	e := newEnv(b, envOptions{})
 	a := e.register("bench", "benchmark-password")
 	ctx := context.Background()
-	sigOnly, err := auth.NewVerifier(auth.VerifierConfig{Issuer: e.srv.URL, Audience: "parley"})
+	sigOnly, err := auth.NewVerifier(auth.VerifierConfig{OIDC: auth.OIDC{Issuer: e.srv.URL, Audience: "parley"}})
 	if err != nil {
 		b.Fatal(err)
 	}

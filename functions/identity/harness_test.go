@@ -131,7 +131,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		limits = ratelimit.Limit{}
 	}
 	e.guard, err = auth.NewGuard(ctx, auth.GuardConfig{
-		Issuer: issuer, Audience: "parley", RulesFile: e.rulesFile, RulesPoll: 100 * time.Millisecond,
+		OIDC: auth.OIDC{Issuer: issuer, Audience: "parley"}, RulesFile: e.rulesFile, RulesPoll: 100 * time.Millisecond,
 		Redis: e.rdb, RedisPrefix: e.prefix, Keto: e.kc, Fallback: fallbacks,
 		UserLimit: limits, IPLimit: limits,
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { serve.WriteError(w, r, log, err) },

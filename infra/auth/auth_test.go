@@ -87,7 +87,7 @@ func TestClientIP(t *testing.T) {
 
 func TestVerifierRefusesUnsafeAlgorithms(t *testing.T) {
 	for _, alg := range []string{"none", "HS256", "HS512"} {
-		if _, err := auth.NewVerifier(auth.VerifierConfig{Issuer: "http://x", Audience: "a", Algorithms: []string{alg}}); err == nil {
+		if _, err := auth.NewVerifier(auth.VerifierConfig{OIDC: auth.OIDC{Issuer: "http://x", Audience: "a", Algorithms: []string{alg}}}); err == nil {
 			t.Errorf("%s accepted", alg)
 		}
 	}
@@ -136,7 +136,7 @@ func TestVerifierDiscoversLazily(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	v, err := auth.NewVerifier(auth.VerifierConfig{Issuer: "http://" + addr, Audience: "parley", RetryInterval: 20 * time.Millisecond})
+	v, err := auth.NewVerifier(auth.VerifierConfig{OIDC: auth.OIDC{Issuer: "http://" + addr, Audience: "parley"}, RetryInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,9 +34,7 @@ rules:
 
 // GuardConfig is everything a process needs to authenticate and authorize requests.
 type GuardConfig struct {
-	// Issuer, DiscoveryURL, Audience, Algorithms: see VerifierConfig.
-	Issuer, DiscoveryURL, Audience string
-	Algorithms                     []string
+	OIDC
 	// RulesFile is watched for changes every RulesPoll (default 1s); empty uses DefaultRules.
 	RulesFile string
 	RulesPoll time.Duration
@@ -92,8 +90,7 @@ func NewGuard(ctx context.Context, cfg GuardConfig) (*Guard, error) {
 	}
 	rev := NewRevocations(cfg.Redis, cfg.RedisPrefix)
 	v, err := NewVerifier(VerifierConfig{
-		Issuer: cfg.Issuer, DiscoveryURL: cfg.DiscoveryURL, Audience: cfg.Audience, Algorithms: cfg.Algorithms,
-		Revocations: rev, Bans: az, Log: cfg.Log,
+		OIDC: cfg.OIDC, Revocations: rev, Bans: az, Log: cfg.Log,
 	})
 	if err != nil {
 		return nil, err

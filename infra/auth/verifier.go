@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/envconf"
 )
 
 // Algorithms Parley accepts by default: ES256 (its own issuer) and RS256 (what most external IdPs
@@ -31,9 +32,8 @@ type BanChecker interface {
 	Banned(ctx context.Context, userID string) (bool, error)
 }
 
-// VerifierConfig configures a Verifier. Switching to an external IdP (Keycloak, Dex, Hydra) is a
-// matter of Issuer, Audience and, if it signs with something else, Algorithms.
-type VerifierConfig struct {
+// OIDC is which tokens a process accepts: whose, for whom, signed how.
+type OIDC struct {
 	// Issuer is the expected "iss"; discovery is fetched from Issuer + /.well-known/openid-configuration.
 	Issuer string
 	// DiscoveryURL, when set, is where discovery is fetched instead (an in-cluster address of a
@@ -43,6 +43,30 @@ type VerifierConfig struct {
 	Audience string
 	// Algorithms is the signature allow-list; default DefaultAlgorithms.
 	Algorithms []string
+}
+
+// Environment variables OIDCFromEnv reads, and the defaults of a local run: the identity function
+// on its local address is the issuer.
+const (
+	EnvOIDCIssuer       = "OIDC_ISSUER"
+	EnvOIDCDiscoveryURL = "OIDC_DISCOVERY_URL"
+	EnvOIDCAudience     = "OIDC_AUDIENCE"
+	EnvOIDCAlgorithms   = "OIDC_ALGORITHMS"
+	DefaultIssuer       = "http://127.0.0.1:8080"
+	DefaultAudience     = "parley"
+)
+
+// OIDCFromEnv reads OIDC_ISSUER (DefaultIssuer), OIDC_DISCOVERY_URL, OIDC_AUDIENCE (DefaultAudience)
+// and OIDC_ALGORITHMS (comma list; unset: DefaultAlgorithms).
+func OIDCFromEnv(r *envconf.Reader) OIDC {
+	return OIDC{Issuer: r.String(EnvOIDCIssuer, DefaultIssuer), DiscoveryURL: r.String(EnvOIDCDiscoveryURL, ""),
+		Audience: r.String(EnvOIDCAudience, DefaultAudience), Algorithms: r.List(EnvOIDCAlgorithms)}
+}
+
+// VerifierConfig configures a Verifier. Switching to an external IdP (Keycloak, Dex, Hydra) is a
+// matter of Issuer, Audience and, if it signs with something else, Algorithms.
+type VerifierConfig struct {
+	OIDC
 	// HTTPClient fetches discovery and keys; default a client with a 5s timeout.
 	HTTPClient *http.Client
 	// RetryInterval is the least time between two discovery attempts while the issuer is unreachable

@@ -205,22 +205,3 @@ func TestSecurityConfigRefusals(t *testing.T) {
 		}
 	}
 }
-
-func TestEnvSecurity(t *testing.T) {
-	env := map[string]string{"KAFKA_TLS": "true", "KAFKA_TLS_CA_FILE": "/etc/kafka/ca.pem",
-		"KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "parley", "KAFKA_SASL_PASSWORD": "pw",
-		"KAFKA_AWS_REGION": "eu-west-1", "KAFKA_TLS_SERVER_NAME": "kafka.internal"}
-	c, err := kafka.EnvSecurity(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := kafka.SecurityConfig{TLS: true, CAFile: "/etc/kafka/ca.pem", ServerName: "kafka.internal",
-		SASLMechanism: "SCRAM-SHA-512", Username: "parley", Password: "pw", AWSRegion: "eu-west-1"}
-	if c != want {
-		t.Errorf("EnvSecurity = %+v, want %+v", c, want)
-	}
-	env["KAFKA_TLS"] = "yes please"
-	if _, err := kafka.EnvSecurity(func(k string) string { return env[k] }); err == nil {
-		t.Error("KAFKA_TLS=\"yes please\" accepted")
-	}
-}

@@ -57,24 +57,6 @@ type write struct {
 	done chan error // buffered: the flush never waits for a caller that gave up
 }
 
-// EnvBatchTimeout is the environment key of Config.BatchTimeout.
-const EnvBatchTimeout = "KAFKA_BATCH_TIMEOUT"
-
-// BatchTimeoutFromEnv reads KAFKA_BATCH_TIMEOUT (a Go duration; unset: zero, no wait). A wait trades
-// latency for CPU: on this project's two-core box, 100µs cost ~2 ms of push p50 at 200 msg/s and saved
-// ~10 % of CPU per message near saturation (BENCHMARKS.md §12).
-func BatchTimeoutFromEnv(getenv func(string) string) (time.Duration, error) {
-	v := getenv(EnvBatchTimeout)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s: %q is not a duration >= 0", EnvBatchTimeout, v)
-	}
-	return d, nil
-}
-
 // NewWriter builds a Writer. The topic is set per message, never on the writer, so one Writer serves
 // every topic of a process.
 func NewWriter(cfg Config) (*Writer, error) {

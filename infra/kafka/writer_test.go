@@ -162,17 +162,3 @@ func TestPublishReturnsAtItsContext(t *testing.T) {
 		t.Fatalf("publish returned after %v; want at its 300ms deadline", waited)
 	}
 }
-
-func TestBatchTimeoutFromEnv(t *testing.T) {
-	for v, want := range map[string]time.Duration{"": 0, "100us": 100 * time.Microsecond, "0s": 0} {
-		got, err := kafka.BatchTimeoutFromEnv(func(string) string { return v })
-		if err != nil || got != want {
-			t.Errorf("%q: %v, %v; want %v", v, got, err, want)
-		}
-	}
-	for _, v := range []string{"soon", "-1ms"} {
-		if _, err := kafka.BatchTimeoutFromEnv(func(string) string { return v }); err == nil {
-			t.Errorf("%q accepted", v)
-		}
-	}
-}

@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/parley-im/parley/infra/envconf"
 )
 
 // Config of the client.
@@ -38,7 +39,7 @@ type Config struct {
 // (the functions, the socket-edges) must use the same prefix.
 const DefaultPrefix = "parley:"
 
-// Environment variables EnvConfig reads.
+// Environment variables FromEnv reads.
 const (
 	EnvAddr          = "REDIS_ADDR"
 	EnvPrefix        = "REDIS_PREFIX"
@@ -49,26 +50,13 @@ const (
 	EnvTLSServerName = "REDIS_TLS_SERVER_NAME"
 )
 
-// EnvConfig reads REDIS_ADDR (127.0.0.1:6379), REDIS_PREFIX (parley:), REDIS_USERNAME,
+// FromEnv reads REDIS_ADDR (127.0.0.1:6379), REDIS_PREFIX (DefaultPrefix), REDIS_USERNAME,
 // REDIS_PASSWORD, REDIS_TLS (true|false, default false), REDIS_TLS_CA_FILE and
-// REDIS_TLS_SERVER_NAME through getenv (os.Getenv, passed by a main).
-func EnvConfig(getenv func(string) string) (Config, error) {
-	c := Config{Addr: getenv(EnvAddr), Prefix: getenv(EnvPrefix), Username: getenv(EnvUsername),
-		Password: getenv(EnvPassword), CAFile: getenv(EnvTLSCAFile), ServerName: getenv(EnvTLSServerName)}
-	if c.Addr == "" {
-		c.Addr = "127.0.0.1:6379"
-	}
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
-	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvTLS))); v {
-	case "", "false", "0":
-	case "true", "1":
-		c.TLS = true
-	default:
-		return c, fmt.Errorf("%s: %q is not true or false", EnvTLS, v)
-	}
-	return c, nil
+// REDIS_TLS_SERVER_NAME.
+func FromEnv(r *envconf.Reader) Config {
+	return Config{Addr: r.String(EnvAddr, "127.0.0.1:6379"), Prefix: r.String(EnvPrefix, DefaultPrefix),
+		Username: r.String(EnvUsername, ""), Password: r.String(EnvPassword, ""), TLS: r.Bool(EnvTLS, false),
+		CAFile: r.String(EnvTLSCAFile, ""), ServerName: r.String(EnvTLSServerName, "")}
 }
 
 // tlsConfig builds the client's TLS configuration (nil without TLS).

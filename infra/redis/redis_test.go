@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/infra/envconf"
 	"github.com/parley-im/parley/infra/internal/testpki"
 	"github.com/parley-im/parley/infra/redis"
 )
@@ -115,23 +116,25 @@ func TestTLSWithACLUser(t *testing.T) {
 	}
 }
 
-func TestEnvConfig(t *testing.T) {
+func TestFromEnv(t *testing.T) {
 	env := map[string]string{"REDIS_ADDR": "cache.internal:6380", "REDIS_USERNAME": "parley", "REDIS_PASSWORD": "pw",
 		"REDIS_TLS": "true", "REDIS_TLS_CA_FILE": "/etc/redis/ca.pem", "REDIS_TLS_SERVER_NAME": "cache.example"}
-	c, err := redis.EnvConfig(func(k string) string { return env[k] })
-	if err != nil {
+	r := envconf.New(func(k string) string { return env[k] })
+	c := redis.FromEnv(r)
+	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	want := redis.Config{Addr: "cache.internal:6380", Username: "parley", Password: "pw", Prefix: "parley:", TLS: true,
 		CAFile: "/etc/redis/ca.pem", ServerName: "cache.example"}
 	if c != want {
-		t.Errorf("EnvConfig = %+v, want %+v", c, want)
+		t.Errorf("FromEnv = %+v, want %+v", c, want)
 	}
-	if d, _ := redis.EnvConfig(func(string) string { return "" }); d.Addr != "127.0.0.1:6379" || d.TLS || d.Prefix != "parley:" {
+	if d := redis.FromEnv(envconf.New(nil)); d.Addr != "127.0.0.1:6379" || d.TLS || d.Prefix != "parley:" {
 		t.Errorf("defaults = %+v", d)
 	}
 	env["REDIS_TLS"] = "on"
-	if _, err := redis.EnvConfig(func(k string) string { return env[k] }); err == nil {
+	r = envconf.New(func(k string) string { return env[k] })
+	if redis.FromEnv(r); r.Err() == nil {
 		t.Error("REDIS_TLS=on accepted")
 	}
 	// TLS settings without TLS are a mistake, not plaintext.

@@ -11,11 +11,11 @@
 //	KAFKA_TLS ...         TLS and SASL to a managed Kafka: KAFKA_TLS, KAFKA_TLS_CA_FILE,
 //	                      KAFKA_TLS_SERVER_NAME, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE,
 //	                      KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
-//	                      KAFKA_AWS_REGION (infra/kafka.EnvSecurity)
+//	                      KAFKA_AWS_REGION (infra/kafka.FromEnv)
 //	REDIS_ADDR            Redis (127.0.0.1:6379)
 //	REDIS_PREFIX          Redis key prefix (parley:)
 //	REDIS_TLS ...         REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS, REDIS_TLS_CA_FILE,
-//	                      REDIS_TLS_SERVER_NAME (infra/redis.EnvConfig)
+//	                      REDIS_TLS_SERVER_NAME (infra/redis.FromEnv)
 //	OIDC_ISSUER           issuer whose tokens are accepted (http://127.0.0.1:8080); also
 //	                      OIDC_AUDIENCE (parley), OIDC_DISCOVERY_URL, OIDC_ALGORITHMS (ES256,RS256)
 //	KETO_READ_URL         Keto read API for ban checks (http://127.0.0.1:4466); KETO_WRITE_URL (:4467)
@@ -55,7 +55,7 @@ import (
 )
 
 func main() {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(os.Getenv)
 	if !cfg.gogcSet {
 		// The heap is mostly long-lived per-connection state plus short-lived handshake garbage;
 		// collecting at +50% instead of +100% keeps an idle connection within the 12 KB RSS budget
@@ -85,11 +85,11 @@ func run(cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer rdb.Close()
-	if cfg.edge.KafkaSecurity, err = kafka.NewSecurity(sigctx, cfg.kafkaSecurity); err != nil {
+	if cfg.edge.KafkaSecurity, err = kafka.NewSecurity(sigctx, cfg.kafka.Security); err != nil {
 		return err
 	}
 	log.Info("kafka", "brokers", cfg.edge.KafkaBrokers, "security", cfg.edge.KafkaSecurity.String())
-	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers, Security: cfg.edge.KafkaSecurity, BatchTimeout: cfg.kafkaBatch})
+	w, err := kafka.NewWriter(kafka.Config{Brokers: cfg.edge.KafkaBrokers, Security: cfg.edge.KafkaSecurity, BatchTimeout: cfg.kafka.BatchTimeout})
 	if err != nil {
 		return err
 	}

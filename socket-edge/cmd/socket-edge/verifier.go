@@ -15,7 +15,9 @@ import (
 // the Redis denylist, and bans from Keto (KETO_READ_URL / KETO_WRITE_URL). Tickets are redeemed with
 // GETDEL and then admitted by the same revocation and ban checks.
 func newAuth(cfg config, rdb *goredis.Client, log *slog.Logger) (*auth.Verifier, *ticketAdmitter, error) {
-	kc, err := keto.New(keto.Config{ReadURL: cfg.ketoRead, WriteURL: cfg.ketoWrite, Log: log})
+	kcfg := cfg.keto
+	kcfg.Log = log
+	kc, err := keto.New(kcfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -24,13 +26,10 @@ func newAuth(cfg config, rdb *goredis.Client, log *slog.Logger) (*auth.Verifier,
 		return nil, nil, err
 	}
 	v, err := auth.NewVerifier(auth.VerifierConfig{
-		Issuer:       cfg.issuer,
-		DiscoveryURL: cfg.discoveryURL,
-		Audience:     cfg.audience,
-		Algorithms:   cfg.algorithms,
-		Revocations:  auth.NewRevocations(rdb, cfg.edge.RedisPrefix),
-		Bans:         az,
-		Log:          log,
+		OIDC:        cfg.oidc,
+		Revocations: auth.NewRevocations(rdb, cfg.edge.RedisPrefix),
+		Bans:        az,
+		Log:         log,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -3,7 +3,8 @@
 // function's handler on its own address. Both runners use it: a function's own image
 // (functions/cmd/<name>, one Knative Service each, through Main) and parley-functions, which runs
 // every function in one process for the local platform (through Run). The builders of the functions
-// live in functions/cmd/internal/wire. Nothing here reads the environment: the mains fill Config with Env.
+// live in functions/cmd/internal/wire. Env (config.go) is the one place that reads the environment:
+// the mains call it.
 package boot
 
 import (
@@ -59,7 +60,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
-	ksec, err := kafka.NewSecurity(ctx, cfg.KafkaSecurity)
+	ksec, err := kafka.NewSecurity(ctx, cfg.Kafka.Security)
 	if err != nil {
 		return nil, err
 	}
@@ -77,21 +78,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Deps, error) {
 			return nil, err
 		}
 	}
-	rc := cfg.Redis
-	if rc.Addr == "" { // a Config built by hand (tests) rather than by Env
-		rc.Addr, rc.Prefix = cfg.RedisAddr, cfg.RedisPrefix
-	}
-	if d.Redis, err = redis.Open(ctx, rc); err != nil {
+	if d.Redis, err = redis.Open(ctx, cfg.Redis); err != nil {
 		d.Close()
 		return nil, err
 	}
-	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.KafkaBrokers, Security: ksec, BatchTimeout: cfg.KafkaBatchTimeout}); err != nil {
+	if d.Writer, err = kafka.NewWriter(kafka.Config{Brokers: cfg.Kafka.Brokers, Security: ksec, BatchTimeout: cfg.Kafka.BatchTimeout}); err != nil {
 		d.Close()
 		return nil, err
 	}
-	log.Info("kafka", "brokers", cfg.KafkaBrokers, "security", ksec.String())
+	log.Info("kafka", "brokers", cfg.Kafka.Brokers, "security", ksec.String())
 	d.Outbox = postgres.NewOutbox(pool, d.Writer, cfg.BrokerTopic, log)
-	if d.Keto, err = keto.New(keto.Config{ReadURL: cfg.KetoRead, WriteURL: cfg.KetoWrite, Log: log}); err != nil {
+	kc := cfg.Keto
+	kc.Log = log
+	if d.Keto, err = keto.New(kc); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -105,9 +104,8 @@ func (d *Deps) Named(name string) *Deps {
 	return &v
 }
 
-// Guard returns the process's access layer, building it on first use. Settings (Config): OIDC_*,
-// RULES_FILE, RATE_LIMIT_USER, RATE_LIMIT_IP, MAX_CONCURRENT, TRUST_FORWARDED_FOR; a malformed
-// limit is refused here.
+// Guard returns the process's access layer, building it on first use from Config's OIDC,
+// RulesFile, limits and TrustForwardedFor; a malformed limit is refused here.
 func (d *Deps) Guard(ctx context.Context) (*auth.Guard, error) {
 	a := d.access
 	if a.guard != nil {
@@ -118,8 +116,7 @@ func (d *Deps) Guard(ctx context.Context) (*auth.Guard, error) {
 	}
 	log := a.log
 	g, err := auth.NewGuard(ctx, auth.GuardConfig{
-		Issuer: d.Cfg.OIDCIssuer, DiscoveryURL: d.Cfg.OIDCDiscover, Audience: d.Cfg.Audience, Algorithms: d.Cfg.Algorithms,
-		RulesFile: d.Cfg.RulesFile, Redis: d.Redis, RedisPrefix: d.Cfg.RedisPrefix, Keto: d.Keto, Fallback: a.fallbacks,
+		OIDC: d.Cfg.OIDC, RulesFile: d.Cfg.RulesFile, Redis: d.Redis, RedisPrefix: d.Cfg.Redis.Prefix, Keto: d.Keto, Fallback: a.fallbacks,
 		UserLimit: d.Cfg.UserLimit, IPLimit: d.Cfg.IPLimit, MaxConcurrent: d.Cfg.MaxConcurrent, TrustForwardedFor: d.Cfg.TrustForwardedFor,
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { serve.WriteError(w, r, log, err) },
 		Log:        log,
@@ -182,6 +179,11 @@ type Function struct {
 // Run opens the clients once, builds every function of fns, then serves each on its own address
 // until ctx is done.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, fns []Function) error {
+	for _, fn := range fns { // before anything is opened: a setting is wrong, not a dependency down
+		if err := cfg.FunctionErr(fn.Name); err != nil {
+			return fmt.Errorf("%s: %w", fn.Name, err)
+		}
+	}
 	service := "parley-functions"
 	if len(fns) == 1 {
 		service = fns[0].Name
@@ -235,6 +237,9 @@ func Main(name string, cfg Config, build Builder) {
 // clients, runs task with name's view of them, closes them, and exits 1 if that fails.
 func Task(name string, cfg Config, task func(ctx context.Context, d *Deps) error) {
 	exit(name, cfg, func(ctx context.Context, log *slog.Logger) error {
+		if err := cfg.FunctionErr(name); err != nil {
+			return err
+		}
 		d, err := New(ctx, cfg, log)
 		if err != nil {
 			return err
