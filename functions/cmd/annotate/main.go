@@ -1,5 +1,6 @@
-// Command annotate runs the annotate function alone (its Knative image): edits, reactions and pins.
-// Environment: boot.Env (MIGRATE=true applies migrations at start) and wire.Annotate's settings.
+// Command annotate runs the annotate function alone (its Knative image). Environment: boot.Env, the
+// shared settings and annotate's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command contacts runs the contacts function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Contacts's settings.
+// Command contacts runs the contacts function alone (its Knative image). Environment: boot.Env, the
+// shared settings and contacts's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

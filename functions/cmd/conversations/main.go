@@ -1,5 +1,6 @@
-// Command conversations runs the conversations function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Conversations's settings.
+// Command conversations runs the conversations function alone (its Knative image). Environment: boot.Env, the
+// shared settings and conversations's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

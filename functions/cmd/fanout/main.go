@@ -1,5 +1,6 @@
-// Command fanout runs the fanout function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Fanout's settings.
+// Command fanout runs the fanout function alone (its Knative image). Environment: boot.Env, the
+// shared settings and fanout's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command files runs the files function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Files's settings.
+// Command files runs the files function alone (its Knative image). Environment: boot.Env, the
+// shared settings and files's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command identity runs the identity function alone (its Knative image). Environment: boot.Env and
-// wire.Identity's settings. "identity rotate-keys" publishes the next signing key and exits.
+// Command identity runs the identity function alone (its Knative image). Environment: boot.Env, the
+// shared settings and identity's own (README: configuration). "identity rotate-keys" publishes the
+// next signing key and exits.
 package main
 
 import (

@@ -2,8 +2,8 @@
 // the way the local platform stands in for one Knative Service per function. The cluster runs
 // functions/cmd/<name> instead, one image per function, over the same builders (functions/cmd/internal/wire).
 //
-// Environment: boot.Env and the builders' settings (README: configuration), and FUNCTIONS_LISTEN
-// ("name=addr,name=addr": which functions to run, where). Migrations are always applied at start.
+// Environment: boot.Env, the shared settings and every function's own (README: configuration), and
+// FUNCTIONS_LISTEN ("name=addr,name=addr": which functions to run, where). Migrations are always applied at start.
 package main
 
 import (

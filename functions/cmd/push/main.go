@@ -1,5 +1,6 @@
-// Command push runs the push function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Push's settings (PUSH_*, FCM_*, APNS_*).
+// Command push runs the push function alone (its Knative image). Environment: boot.Env, the
+// shared settings and push's own (PUSH_*, FCM_*, APNS_*) (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

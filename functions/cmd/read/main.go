@@ -1,5 +1,6 @@
-// Command read runs the read function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Read's settings.
+// Command read runs the read function alone (its Knative image). Environment: boot.Env, the
+// shared settings and read's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

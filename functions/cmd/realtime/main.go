@@ -1,5 +1,6 @@
-// Command realtime runs the realtime function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Realtime's settings.
+// Command realtime runs the realtime function alone (its Knative image). Environment: boot.Env, the
+// shared settings and realtime's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

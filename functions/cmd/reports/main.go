@@ -1,5 +1,6 @@
-// Command reports runs the reports function alone (its Knative image). Environment: boot.Env
-// (MIGRATE=true applies migrations at start).
+// Command reports runs the reports function alone (its Knative image). Environment: boot.Env, the
+// shared settings and reports's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

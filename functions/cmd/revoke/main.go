@@ -1,5 +1,6 @@
-// Command revoke runs the revoke function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Revoke's settings.
+// Command revoke runs the revoke function alone (its Knative image). Environment: boot.Env, the
+// shared settings and revoke's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

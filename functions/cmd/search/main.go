@@ -1,5 +1,6 @@
-// Command search runs the search function alone (its Knative image): GET /v1/search/messages.
-// Environment: boot.Env (MIGRATE=true applies migrations at start) and wire.Search's settings.
+// Command search runs the search function alone (its Knative image). Environment: boot.Env, the
+// shared settings and search's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command send runs the send function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Send's settings.
+// Command send runs the send function alone (its Knative image). Environment: boot.Env, the
+// shared settings and send's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command sweep runs the sweep function alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Sweep's settings.
+// Command sweep runs the sweep function alone (its Knative image). Environment: boot.Env, the
+// shared settings and sweep's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (

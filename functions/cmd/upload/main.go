@@ -1,5 +1,6 @@
-// Command upload runs the upload function (the sink of the s3.events KafkaSource) alone (its Knative image). Environment: boot.Env (MIGRATE=true
-// applies migrations at start) and wire.Upload's settings.
+// Command upload runs the upload function alone (its Knative image). Environment: boot.Env, the
+// shared settings and upload's own (README: configuration);
+// MIGRATE=true applies migrations at start.
 package main
 
 import (
