@@ -37,11 +37,6 @@ import (
 // Source is the CloudEvents source of delivery events.
 const Source = "/parley/fanout"
 
-// Publisher writes events to a Kafka topic and returns once they are stored (infra/kafka Writer).
-type Publisher interface {
-	Publish(ctx context.Context, topic string, evs ...event.Event) error
-}
-
 // Config of the function. Zero values take the documented defaults.
 type Config struct {
 	Topic string // default events.TopicDelivery
@@ -59,7 +54,7 @@ type Config struct {
 // Deps are the function's clients.
 type Deps struct {
 	Pool      *pgxpool.Pool
-	Publisher Publisher
+	Publisher events.Publisher
 	Log       *slog.Logger
 }
 

@@ -31,11 +31,6 @@ import (
 // Source is the CloudEvents source of realtime's deliveries and replies.
 const Source = "/parley/realtime"
 
-// Publisher writes events to a Kafka topic and returns once they are stored (infra/kafka Writer).
-type Publisher interface {
-	Publish(ctx context.Context, topic string, evs ...event.Event) error
-}
-
 // Config of the function. Zero values take the documented defaults.
 type Config struct {
 	RedisPrefix string // key prefix shared with the socket-edge; default redis.DefaultPrefix
@@ -91,7 +86,7 @@ func (c *Config) setDefaults() {
 type Deps struct {
 	Pool      *pgxpool.Pool
 	Redis     *goredis.Client
-	Publisher Publisher
+	Publisher events.Publisher
 	Log       *slog.Logger
 }
 

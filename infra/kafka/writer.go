@@ -51,6 +51,8 @@ type Writer struct {
 	writing bool     // a flush goroutine is running
 }
 
+var _ events.Publisher = (*Writer)(nil)
+
 // write is one caller's messages and where its outcome goes.
 type write struct {
 	msgs []kafka.Message

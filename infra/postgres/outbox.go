@@ -17,12 +17,6 @@ import (
 	"github.com/parley-im/parley/events"
 )
 
-// Publisher sends events to a topic; infra/kafka's writer satisfies it. Publish returns only once the
-// broker has stored every event (acks=all).
-type Publisher interface {
-	Publish(ctx context.Context, topic string, evs ...event.Event) error
-}
-
 // Outbox writes facts in the caller's transaction and publishes them after commit. A row left
 // unpublished (the process died, the broker was down) is republished by Sweep; the event id is fixed
 // in the row, so consumers can deduplicate a republished event.
@@ -31,7 +25,7 @@ type Publisher interface {
 // or relay hand-over left its events to the sweep). The sweep function counts what it republishes.
 type Outbox struct {
 	pool  *pgxpool.Pool
-	pub   Publisher
+	pub   events.Publisher
 	topic string
 	log   *slog.Logger
 
@@ -39,7 +33,7 @@ type Outbox struct {
 }
 
 // NewOutbox publishes to topic (the broker topic) through pub.
-func NewOutbox(pool *pgxpool.Pool, pub Publisher, topic string, log *slog.Logger) *Outbox {
+func NewOutbox(pool *pgxpool.Pool, pub events.Publisher, topic string, log *slog.Logger) *Outbox {
 	meter := otel.GetMeterProvider().Meter("github.com/parley-im/parley/infra/postgres")
 	// The instruments' errors are for invalid names only; these are constant and valid.
 	pf, _ := meter.Int64Counter("parley_outbox_publish_failures",

@@ -14,14 +14,14 @@ import (
 // blockingProducer holds every message.send publish until its context ends and reports how it ended;
 // other events go to the real producer.
 type blockingProducer struct {
-	producer
+	events.Publisher
 	started chan struct{}
 	ended   chan error
 }
 
 func (p *blockingProducer) Publish(ctx context.Context, topic string, evs ...event.Event) error {
 	if len(evs) == 0 || evs[0].Type() != events.TypeMessageSend {
-		return p.producer.Publish(ctx, topic, evs...)
+		return p.Publisher.Publish(ctx, topic, evs...)
 	}
 	p.started <- struct{}{}
 	<-ctx.Done()
@@ -36,7 +36,7 @@ func TestCommandPublishEndsWithConnection(t *testing.T) {
 	var bp *blockingProducer
 	h := newHarnessDeps(t, func(c *Config) { c.CommandDeadline = 30 * time.Second; c.CommandTimeout = time.Minute },
 		func(d *Deps) {
-			bp = &blockingProducer{producer: d.Producer, started: make(chan struct{}, 1), ended: make(chan error, 1)}
+			bp = &blockingProducer{Publisher: d.Producer, started: make(chan struct{}, 1), ended: make(chan error, 1)}
 			d.Producer = bp
 		})
 	ws, _ := h.dial("u1", "s1")

@@ -284,7 +284,7 @@ func TestUnansweredFrameUnavailableWithinTimeout(t *testing.T) {
 // stallingProducer stands in for a broker that takes no writes: while stalled, a publish waits
 // until its context ends.
 type stallingProducer struct {
-	producer
+	events.Publisher
 	stalled atomic.Bool
 }
 
@@ -293,14 +293,14 @@ func (p *stallingProducer) Publish(ctx context.Context, topic string, evs ...eve
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	return p.producer.Publish(ctx, topic, evs...)
+	return p.Publisher.Publish(ctx, topic, evs...)
 }
 
 // A broker that takes no writes is answered within the command deadline, not after the timeout.
 func TestBrokerOutageAnsweredWithinDeadline(t *testing.T) {
 	var sp *stallingProducer
 	h := newHarnessDeps(t, func(c *Config) { c.CommandDeadline = 300 * time.Millisecond; c.CommandTimeout = 10 * time.Second },
-		func(d *Deps) { sp = &stallingProducer{producer: d.Producer}; d.Producer = sp })
+		func(d *Deps) { sp = &stallingProducer{Publisher: d.Producer}; d.Producer = sp })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmds := h.commands(ctx)
@@ -622,7 +622,7 @@ func TestSendLimitShedsAndReleases(t *testing.T) {
 		c.SendLimitMin = 2
 		c.CommandDeadline = 300 * time.Millisecond
 		c.CommandTimeout = 800 * time.Millisecond
-	}, func(d *Deps) { sp = &stallingProducer{producer: d.Producer}; d.Producer = sp })
+	}, func(d *Deps) { sp = &stallingProducer{Publisher: d.Producer}; d.Producer = sp })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmds := h.commands(ctx)

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
@@ -208,18 +207,12 @@ type ticketRedeemer interface {
 	Redeem(ctx context.Context, ticket string) (auth.Principal, error)
 }
 
-// producer publishes CloudEvents to a Kafka topic (infra/kafka.Writer). It must be safe for
-// concurrent use and return only once the events are stored.
-type producer interface {
-	Publish(ctx context.Context, topic string, evs ...event.Event) error
-}
-
 // Deps are the edge's collaborators. Verifier or Tickets may be nil (that way of authenticating is
 // then refused); Producer and Redis are required.
 type Deps struct {
 	Verifier tokenVerifier
 	Tickets  ticketRedeemer
-	Producer producer
+	Producer events.Publisher
 	Redis    *goredis.Client
 	Log      *slog.Logger
 	// Meter creates the edge's instruments (metrics.go); default the global meter provider's.

@@ -20,11 +20,6 @@ import (
 	"github.com/parley-im/parley/infra/kafka"
 )
 
-// Publisher writes events to a topic; Publish returns once they are stored.
-type Publisher interface {
-	Publish(ctx context.Context, topic string, evs ...event.Event) error
-}
-
 // Subscription is what one Trigger or KafkaSource asks of the data plane.
 type Subscription struct {
 	// Name of the Trigger or KafkaSource (logs; a KafkaSource's wrapped events name it in source).
@@ -62,7 +57,7 @@ type Deps struct {
 	// Tails, when set, are shared with the other dispatchers of this process, so each record of a
 	// topic is fetched once for all of their consumer groups (kafka.Tails); nil fetches per group.
 	Tails     *kafka.Tails
-	Publisher Publisher
+	Publisher events.Publisher
 	Client    *http.Client
 	Log       *slog.Logger
 	// Propagator carries trace context from record headers to the POST; default W3C trace context.

@@ -9,13 +9,15 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/parley-im/parley/events"
 )
 
 // Ingress is the Kafka Broker receiver: CloudEvents POSTed over HTTP (binary or structured mode)
 // are written to the broker topic, keyed by partitionkey, and answered 202 only once stored.
 type Ingress struct {
 	Topic     string
-	Publisher Publisher
+	Publisher events.Publisher
 	Log       *slog.Logger
 	// Propagator reads the caller's trace context; default W3C trace context.
 	Propagator propagation.TextMapPropagator

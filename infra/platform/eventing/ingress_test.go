@@ -12,12 +12,13 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/platform/eventing"
 )
 
 // gatedPublisher holds every Publish until released, then stores through the real writer.
 type gatedPublisher struct {
-	inner   eventing.Publisher
+	inner   events.Publisher
 	entered chan struct{}
 	release chan struct{}
 	fail    bool
