@@ -41,6 +41,56 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// consumed is what consume has read so far: the events of each partition key in the order read.
+type consumed struct {
+	mu    sync.Mutex
+	byKey map[string][]consumedEvent
+	total int
+}
+
+// consumedEvent is an event and the partition it was read from.
+type consumedEvent struct {
+	event.Event
+	partition int
+}
+
+// consume reads topic as group until the test ends. A record that is not a CloudEvent fails its
+// handler, so it is retried, never counted.
+func consume(t *testing.T, kc *kafkatest.Cluster, topic, group string) *consumed {
+	t.Helper()
+	c := &consumed{byKey: map[string][]consumedEvent{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = kafka.Consume(ctx, kafka.ConsumerConfig{Brokers: kc.Brokers, Topics: []string{topic}, GroupID: group},
+			func(_ context.Context, m kafka.Message) error {
+				e, err := m.Event()
+				if err != nil {
+					return err
+				}
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				k := events.PartitionKey(e)
+				c.byKey[k] = append(c.byKey[k], consumedEvent{Event: e, partition: m.Partition})
+				c.total++
+				return nil
+			})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return c
+}
+
+// count is how many events have been read.
+func (c *consumed) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.total }
+
+// key returns the events read with partition key k, in the order read.
+func (c *consumed) key(k string) []consumedEvent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]consumedEvent(nil), c.byKey[k]...)
+}
+
 func TestPublishConsumeRoundTripWithTrace(t *testing.T) {
 	kc := kafkatest.Start(t)
 	topic := kc.Topic(t, 4)
@@ -110,37 +160,17 @@ func TestConsumeKeepsPerKeyOrderAcrossParallelPartitions(t *testing.T) {
 	if err := w.Publish(context.Background(), topic, evs...); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	seen := map[string][]string{}
-	partOf := map[string]int{}
-	total := 0
-	go func() {
-		_ = kafka.Consume(ctx, kafka.ConsumerConfig{Brokers: kc.Brokers, Topics: []string{topic}, GroupID: "g"},
-			func(_ context.Context, m kafka.Message) error {
-				e, err := m.Event()
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				k := events.PartitionKey(e)
-				seen[k] = append(seen[k], e.ID())
-				if p, ok := partOf[k]; ok && p != m.Partition {
-					t.Errorf("key %s on partitions %d and %d", k, p, m.Partition)
-				}
-				partOf[k] = m.Partition
-				total++
-				return nil
-			})
-	}()
-	waitFor(t, 15*time.Second, "all records", func() bool { mu.Lock(); defer mu.Unlock(); return total == keys*perKey })
+	got := consume(t, kc, topic, "g")
+	waitFor(t, 15*time.Second, "all records", func() bool { return got.count() == keys*perKey })
 	for k := range keys {
 		key := fmt.Sprintf("key-%d", k)
-		for i, id := range seen[key] {
-			if want := fmt.Sprintf("%d-%d", k, i); id != want {
-				t.Fatalf("key %s position %d: got %s want %s (order broken)", key, i, id, want)
+		seen := got.key(key)
+		for i, e := range seen {
+			if p := seen[0].partition; e.partition != p {
+				t.Errorf("key %s on partitions %d and %d", key, p, e.partition)
+			}
+			if want := fmt.Sprintf("%d-%d", k, i); e.ID() != want {
+				t.Fatalf("key %s position %d: got %s want %s (order broken)", key, i, e.ID(), want)
 			}
 		}
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
 )
@@ -48,34 +47,14 @@ func TestConcurrentPublishesShareWritesAndStayIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	byKey := map[string][]event.Event{}
-	total := 0
-	go func() {
-		_ = kafka.Consume(ctx, kafka.ConsumerConfig{Brokers: kc.Brokers, Topics: []string{topic}, GroupID: "check"},
-			func(_ context.Context, m kafka.Message) error {
-				e, err := m.Event()
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				byKey[events.PartitionKey(e)] = append(byKey[events.PartitionKey(e)], e)
-				total++
-				return nil
-			})
-	}()
-	waitFor(t, 20*time.Second, "every record", func() bool { mu.Lock(); defer mu.Unlock(); return total >= callers*each*2 })
+	read := consume(t, kc, topic, "check")
+	waitFor(t, 20*time.Second, "every record", func() bool { return read.count() >= callers*each*2 })
 	time.Sleep(200 * time.Millisecond) // a duplicate would arrive now
-	mu.Lock()
-	defer mu.Unlock()
-	if total != callers*each*2 {
+	if total := read.count(); total != callers*each*2 {
 		t.Fatalf("%d records, want %d (each exactly once)", total, callers*each*2)
 	}
 	for c := range callers {
-		got := byKey[fmt.Sprintf("key-%d", c)]
+		got := read.key(fmt.Sprintf("key-%d", c))
 		if len(got) != 2*each {
 			t.Fatalf("key-%d: %d records, want %d", c, len(got), 2*each)
 		}
