@@ -89,7 +89,8 @@ func NewWriter(cfg Config) (*Writer, error) {
 }
 
 // Publish writes evs to topic in binary mode, keyed by their partitionkey, with the trace context
-// of ctx in the headers. Either all events are valid and written, or an error says which was not.
+// of ctx in the headers (the contract: events.Publisher). An invalid event fails the call before
+// anything is written, and the error names it; a failed write does not say which events were stored.
 func (w *Writer) Publish(ctx context.Context, topic string, evs ...event.Event) error {
 	recs := make([]events.Record, 0, len(evs))
 	for _, e := range evs {
