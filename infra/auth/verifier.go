@@ -45,22 +45,17 @@ type OIDC struct {
 	Algorithms []string
 }
 
-// Environment variables OIDCFromEnv reads, and the defaults of a local run: the identity function
-// on its local address is the issuer.
+// The defaults of a local run: the identity function on its local address is the issuer.
 const (
-	EnvOIDCIssuer       = "OIDC_ISSUER"
-	EnvOIDCDiscoveryURL = "OIDC_DISCOVERY_URL"
-	EnvOIDCAudience     = "OIDC_AUDIENCE"
-	EnvOIDCAlgorithms   = "OIDC_ALGORITHMS"
-	DefaultIssuer       = "http://127.0.0.1:8080"
-	DefaultAudience     = "parley"
+	DefaultIssuer   = "http://127.0.0.1:8080"
+	DefaultAudience = "parley"
 )
 
 // OIDCFromEnv reads OIDC_ISSUER (DefaultIssuer), OIDC_DISCOVERY_URL, OIDC_AUDIENCE (DefaultAudience)
 // and OIDC_ALGORITHMS (comma list; unset: DefaultAlgorithms).
 func OIDCFromEnv(r *envconf.Reader) OIDC {
-	return OIDC{Issuer: r.String(EnvOIDCIssuer, DefaultIssuer), DiscoveryURL: r.String(EnvOIDCDiscoveryURL, ""),
-		Audience: r.String(EnvOIDCAudience, DefaultAudience), Algorithms: r.List(EnvOIDCAlgorithms)}
+	return OIDC{Issuer: r.String("OIDC_ISSUER", DefaultIssuer), DiscoveryURL: r.String("OIDC_DISCOVERY_URL", ""),
+		Audience: r.String("OIDC_AUDIENCE", DefaultAudience), Algorithms: r.List("OIDC_ALGORITHMS")}
 }
 
 // VerifierConfig configures a Verifier. Switching to an external IdP (Keycloak, Dex, Hydra) is a
