@@ -25,6 +25,6 @@
 // (frames awaiting their answer, answering them by correlation), acks.go (unacked pushes, resends,
 // ack frames, per-conversation seq memory), commands.go (client frames -> commands), overload.go
 // (admission, shedding, unavailable answers), metrics.go (counters, instruments), calls.go (call.*
-// frames), presence.go (leases, edge registry), drain.go (lame-duck shutdown), tickets.go (one-use
-// tickets).
+// frames), presence.go (leases, edge registry), drain.go (lame-duck shutdown). One-use tickets are
+// redeemed by infra/auth.Tickets (Deps.Tickets), the same code identity issues them with.
 package edge

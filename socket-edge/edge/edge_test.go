@@ -119,7 +119,7 @@ func newHarnessDeps(t testing.TB, mut func(*Config), dmut func(*Deps)) *harness 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// A meter of its own: an edge left over from an earlier test must not report into a later
 	// test's metrics through the global provider.
-	deps := Deps{Verifier: h.tokens, Tickets: NewRedisTickets(h.rdb, h.prefix), Producer: w, Redis: h.rdb, Log: log,
+	deps := Deps{Verifier: h.tokens, Tickets: auth.NewTickets(h.rdb, h.prefix), Producer: w, Redis: h.rdb, Log: log,
 		Meter: noop.NewMeterProvider().Meter("test")}
 	if dmut != nil {
 		dmut(&deps)
@@ -284,9 +284,13 @@ func TestHelloFirstAndAuthWays(t *testing.T) {
 		t.Fatalf("first frame %q", f.Type)
 	}
 
-	// One-use ticket.
-	h.rdb.Set(context.Background(), h.prefix+"wsticket:tk1", `{"user_id":"u3","session_id":"s3","exp":0}`, 30*time.Second)
-	c3, _, err := websocket.DefaultDialer.Dial(h.url()+"?ticket=tk1", nil)
+	// One-use ticket, issued as identity issues them.
+	tk, err := auth.NewTickets(h.rdb, h.prefix).Issue(context.Background(),
+		auth.Principal{UserID: "u3", SessionID: "s3", ExpiresAt: time.Now().Add(time.Minute), IssuedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3, _, err := websocket.DefaultDialer.Dial(h.url()+"?ticket="+tk, nil)
 	if err != nil {
 		t.Fatalf("ticket dial: %v", err)
 	}
@@ -294,7 +298,7 @@ func TestHelloFirstAndAuthWays(t *testing.T) {
 	if f := readFrame(t, c3); f.Type != events.FrameHello || !strings.Contains(string(f.Data), `"u3"`) {
 		t.Fatalf("ticket hello %s", f.Data)
 	}
-	_, resp, err = websocket.DefaultDialer.Dial(h.url()+"?ticket=tk1", nil)
+	_, resp, err = websocket.DefaultDialer.Dial(h.url()+"?ticket="+tk, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("reused ticket: err %v resp %v", err, resp)
 	}
