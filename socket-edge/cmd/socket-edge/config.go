@@ -51,6 +51,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		EdgeID:             env.String("EDGE_ID", "edge-0"),
 		KafkaBrokers:       c.kafka.Brokers,
 		BrokerTopic:        env.String("BROKER_TOPIC", events.TopicBroker),
+		DeliveryTopic:      env.String("DELIVERY_TOPIC", events.TopicDelivery),
 		RedisPrefix:        c.redis.Prefix,
 		AllowedOrigins:     env.List("ALLOWED_ORIGINS"),
 		DrainWindow:        env.Duration("DRAIN_WINDOW", 0),

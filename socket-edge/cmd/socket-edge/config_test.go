@@ -22,7 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := edge.Config{Addr: "127.0.0.1:8090", EdgeID: "edge-0", KafkaBrokers: []string{"127.0.0.1:9092"},
-		BrokerTopic: "knative-broker-parley-default", RedisPrefix: "parley:"}
+		BrokerTopic: "knative-broker-parley-default", DeliveryTopic: "im.delivery", RedisPrefix: "parley:"}
 	if !reflect.DeepEqual(c.edge, want) {
 		t.Errorf("edge:\n got %+v\nwant %+v (zero fields take edge's defaults)", c.edge, want)
 	}
@@ -37,7 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigSet(t *testing.T) {
 	c, err := configOf(t, map[string]string{"EDGE_ADDR": ":9", "EDGE_ID": "e1", "ALLOWED_ORIGINS": "https://a, https://b",
 		"DRAIN_WINDOW": "3s", "COMMAND_DEADLINE": "2s", "MAX_PENDING_COMMANDS": "30", "SEND_LIMIT_MIN": "off",
-		"SHED_DELIVERY_LAG": "250ms", "SHED_ANSWER_LATENCY": "off", "ACK_RATE_LIMIT": "5/10", "OIDC_AUDIENCE": "app"})
+		"SHED_DELIVERY_LAG": "250ms", "SHED_ANSWER_LATENCY": "off", "ACK_RATE_LIMIT": "5/10", "OIDC_AUDIENCE": "app", "DELIVERY_TOPIC": "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestConfigSet(t *testing.T) {
 	if e.Addr != ":9" || e.EdgeID != "e1" || !reflect.DeepEqual(e.AllowedOrigins, []string{"https://a", "https://b"}) ||
 		e.DrainWindow != 3*time.Second || e.CommandDeadline != 2*time.Second || e.MaxPendingPerEdge != 30 ||
 		e.SendLimitMin != -1 || e.ShedDeliveryLag != 250*time.Millisecond || e.ShedAnswerLatency != -1 ||
-		e.AckRateLimit != 5 || e.AckBurst != 10 || c.oidc.Audience != "app" {
+		e.AckRateLimit != 5 || e.AckBurst != 10 || c.oidc.Audience != "app" || e.DeliveryTopic != "d" {
 		t.Errorf("set: %+v, oidc %+v", e, c.oidc)
 	}
 }

@@ -8,6 +8,7 @@
 //	EDGE_ID               instance id, unique per instance (edge-0)
 //	KAFKA_BROKERS         comma-separated bootstrap brokers (127.0.0.1:9092)
 //	BROKER_TOPIC          topic of the Knative broker (knative-broker-parley-default)
+//	DELIVERY_TOPIC        topic of the delivery events fanout writes (im.delivery)
 //	KAFKA_TLS ...         TLS and SASL to a managed Kafka: KAFKA_TLS, KAFKA_TLS_CA_FILE,
 //	                      KAFKA_TLS_SERVER_NAME, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE,
 //	                      KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
