@@ -403,7 +403,6 @@ func (p *Platform) childEnv() []string {
 		"KAFKA_TLS_KEY_FILE=", "KAFKA_SASL_MECHANISM=", "KAFKA_SASL_USERNAME=", "KAFKA_SASL_PASSWORD=",
 		"BROKER_TOPIC="+p.values.Broker.Topic,
 		"DELIVERY_TOPIC="+p.values.Topics.Delivery,
-		"S3_EVENTS_TOPIC="+p.values.Topics.S3Events,
 		"BROKER_URL="+p.Addrs.IngressURL,
 		"OIDC_ISSUER="+p.Addrs.PublicURL,
 		"KETO_READ_URL="+p.Addrs.KetoReadURL,
