@@ -142,12 +142,7 @@ func (h *Handler) Request(ctx context.Context, userID, toID, message string) (ev
 		if err != nil {
 			return fmt.Errorf("insert request: %w", err)
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeContactRequested, req.FromUserID, events.ContactFact{Request: req})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
+		return messaging.EmitFact(ctx, emit, Source, events.TypeContactRequested, req.FromUserID, events.ContactFact{Request: req})
 	})
 	if err != nil {
 		return events.ContactRequest{}, false, err
@@ -262,12 +257,7 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request, userID string) 
 		if !removed {
 			return events.Errorf(events.CodeNotFound, "contact not found")
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeContactRemoved, userID, events.ContactRemoved{UserID: userID, ContactID: other})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
+		return messaging.EmitFact(ctx, emit, Source, events.TypeContactRemoved, userID, events.ContactRemoved{UserID: userID, ContactID: other})
 	})
 	if err != nil {
 		return err

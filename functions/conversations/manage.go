@@ -145,13 +145,8 @@ func (h *Handler) AddMembers(ctx context.Context, convID, actor string, userIDs 
 		if pending, err = h.d.Mirror.Queue(ctx, tx, convID, true, added...); err != nil {
 			return err
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeMemberAdded, convID,
+		return messaging.EmitFact(ctx, emit, Source, events.TypeMemberAdded, convID,
 			events.MemberFact{ConversationID: convID, UserIDs: added, Role: events.RoleMember, ActorID: actor})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
 	})
 	if err != nil {
 		return err
@@ -214,13 +209,8 @@ func (h *Handler) RemoveMember(ctx context.Context, convID, actor, target string
 		if err := addMembersCount(ctx, tx, convID, -1); err != nil {
 			return err
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeMemberRemoved, convID,
+		return messaging.EmitFact(ctx, emit, Source, events.TypeMemberRemoved, convID,
 			events.MemberFact{ConversationID: convID, UserIDs: []string{target}, ActorID: actor})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
 	})
 	return err
 }

@@ -92,13 +92,8 @@ func (h *Handler) Read(ctx context.Context, cmd events.ReadCommand) (int64, erro
 		if err != nil {
 			return fmt.Errorf("update read_seq: %w", err)
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeConversationRead, cmd.ConversationID,
+		return messaging.EmitFact(ctx, emit, Source, events.TypeConversationRead, cmd.ConversationID,
 			events.ConversationRead{ConversationID: cmd.ConversationID, UserID: cmd.UserID, Seq: readSeq})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -178,12 +178,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, userID string) 
 			return fmt.Errorf("report: %w", err)
 		}
 		created = true
-		e, err := messaging.NewFact(ctx, Source, events.TypeReportCreated, rep.ConversationID, events.ReportFact{Report: rep})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
+		return messaging.EmitFact(ctx, emit, Source, events.TypeReportCreated, rep.ConversationID, events.ReportFact{Report: rep})
 	})
 	if err != nil {
 		return err
@@ -314,12 +309,7 @@ func (h *Handler) resolve(w http.ResponseWriter, r *http.Request, userID string)
 		if err != nil {
 			return fmt.Errorf("resolve: %w", err)
 		}
-		e, err := messaging.NewFact(ctx, Source, events.TypeReportResolved, rep.ConversationID, events.ReportFact{Report: rep})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
+		return messaging.EmitFact(ctx, emit, Source, events.TypeReportResolved, rep.ConversationID, events.ReportFact{Report: rep})
 	})
 	if err != nil {
 		return err

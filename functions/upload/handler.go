@@ -320,11 +320,6 @@ func (h *Handler) decide(ctx context.Context, f file, typ, reason string, update
 		if err != nil {
 			return fmt.Errorf("update file: %w", err)
 		}
-		e, err := messaging.NewFact(ctx, Source, typ, f.OwnerID, events.FileFact{File: out, Reason: reason})
-		if err != nil {
-			return err
-		}
-		emit(e)
-		return nil
+		return messaging.EmitFact(ctx, emit, Source, typ, f.OwnerID, events.FileFact{File: out, Reason: reason})
 	})
 }

@@ -47,6 +47,17 @@ func NewFact(ctx context.Context, source, typ, key string, data events.Validator
 	return e, nil
 }
 
+// EmitFact builds a fact (NewFact) and emits it into the outbox of the transaction emit belongs to
+// (postgres.Outbox.InTx), so a handler's transaction ends in one line.
+func EmitFact(ctx context.Context, emit postgres.Emit, source, typ, key string, data events.Validator) error {
+	e, err := NewFact(ctx, source, typ, key, data)
+	if err != nil {
+		return err
+	}
+	emit(e)
+	return nil
+}
+
 // Now is the timestamp stored for new rows: UTC, at PostgreSQL's microsecond precision, so what is
 // rendered before a write equals what is read back after it.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
