@@ -128,14 +128,9 @@ func (d *Deps) Guard(ctx context.Context) (*auth.Guard, error) {
 	return g, nil
 }
 
-// Guarded returns the serve options of a function with public routes: its logger and the access
-// layer's middleware.
-func (d *Deps) Guarded(ctx context.Context) (serve.Options, error) {
-	g, err := d.Guard(ctx)
-	if err != nil {
-		return serve.Options{}, err
-	}
-	return serve.Options{Log: d.Log, Guard: g.Middleware}, nil
+// Guarded returns the serve options of a function with public routes: its logger and g's middleware.
+func (d *Deps) Guarded(g *auth.Guard) serve.Options {
+	return serve.Options{Log: d.Log, Guard: g.Middleware}
 }
 
 // Unguarded returns the serve options of a function that only receives events.

@@ -206,8 +206,8 @@ func Env(getenv func(string) string) Config {
 	c.Push = push.Config{IncludeContent: fn.Bool("PUSH_INCLUDE_CONTENT", false), MaxDevices: fn.Int("PUSH_MAX_DEVICES", 0),
 		TTL: fn.Duration("PUSH_TTL", 24*time.Hour), UserParallel: fn.Int("PUSH_USER_PARALLEL", 0),
 		DeviceParallel: fn.Int("PUSH_DEVICE_PARALLEL", 0),
-		Retry: push.Retry{Attempts: fn.Int("PUSH_RETRY_ATTEMPTS", 0), MaxWait: fn.Duration("PUSH_RETRY_MAX_WAIT", 10*time.Second)},
-		RedisPrefix: c.Redis.Prefix}
+		Retry:          push.Retry{Attempts: fn.Int("PUSH_RETRY_ATTEMPTS", 0), MaxWait: fn.Duration("PUSH_RETRY_MAX_WAIT", 10*time.Second)},
+		RedisPrefix:    c.Redis.Prefix}
 	c.PushServices = PushServices{KeyEncryptionKey: []byte(fn.String("PUSH_KEY_ENCRYPTION_KEY", "")),
 		VAPIDSubject: fn.String("PUSH_VAPID_SUBJECT", "mailto:push@parley.invalid"), TLSCAFile: fn.String("PUSH_TLS_CA_FILE", ""),
 		FCMServiceAccountJSON: fn.String("FCM_SERVICE_ACCOUNT_JSON", ""), FCMServiceAccountFile: fn.String("FCM_SERVICE_ACCOUNT_FILE", ""),

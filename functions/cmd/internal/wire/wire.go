@@ -67,11 +67,11 @@ func Identity(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return serve.Mount(ctx, opts, f.Routes, nil)
+	return serve.Mount(ctx, d.Guarded(g), f.Routes, nil)
 }
 
 // RotateKeys publishes identity's next signing key (the image's "identity rotate-keys"): it signs
@@ -106,11 +106,11 @@ func identityFunction(ctx context.Context, d *boot.Deps) (*identity.Function, er
 
 // Contacts is the contacts function (friend requests, contact list, blocks).
 func Contacts(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return contacts.New(contacts.Config{}, contacts.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+	return contacts.New(contacts.Config{}, contacts.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Conversations is the conversations function (also the caller's settings and data export). Its
@@ -121,59 +121,55 @@ func Conversations(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := d.Guarded(ctx)
-	if err != nil {
-		return nil, err
-	}
 	return conversations.New(d.Cfg.Conversations, conversations.Deps{Pool: d.Pool, Outbox: d.Outbox, Mirror: mirror(d),
-		Authz: g.Authorizer, Log: d.Log}).Mount(ctx, opts)
+		Authz: g.Authorizer, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Send is the send function; its relay publishes what it commits.
 func Send(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
 	relay := d.Outbox.NewRelay(0)
 	go relay.Run(ctx) // until the process stops; what is left then is the sweep's
-	return send.New(d.Cfg.Send, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, opts)
+	return send.New(d.Cfg.Send, send.Deps{Pool: d.Pool, Relay: relay, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Read is the read function.
 func Read(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return read.New(read.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+	return read.New(read.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Revoke is the revoke function.
 func Revoke(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return revoke.New(d.Cfg.Revoke, revoke.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+	return revoke.New(d.Cfg.Revoke, revoke.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Annotate is the annotate function (edits, reactions, pins).
 func Annotate(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return annotate.New(d.Cfg.Annotate, annotate.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, opts)
+	return annotate.New(d.Cfg.Annotate, annotate.Deps{Pool: d.Pool, Outbox: d.Outbox, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Search is the search function (GET /v1/search/messages).
 func Search(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return search.New(d.Cfg.Search, search.Deps{Pool: d.Pool, Log: d.Log}).Mount(ctx, opts)
+	return search.New(d.Cfg.Search, search.Deps{Pool: d.Pool, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Fanout is the fanout function (events only).
@@ -189,7 +185,7 @@ func Sweep(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 
 // Files is the files function (presigned upload and download).
 func Files(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +193,7 @@ func Files(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return files.New(d.Cfg.Files, files.Deps{Pool: d.Pool, S3: cli, Log: d.Log}).Mount(ctx, opts)
+	return files.New(d.Cfg.Files, files.Deps{Pool: d.Pool, S3: cli, Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // Upload is the upload function (events only: the sink of the s3.events KafkaSource).
@@ -212,13 +208,13 @@ func Upload(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 // Realtime is the realtime function: typing and call signaling commands, GET /v1/presence, GET
 // /v1/calls/ice-servers, and the ring-timeout sweep (runs until ctx is done).
 func Realtime(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
 	h := realtime.New(d.Cfg.Realtime, realtime.Deps{Pool: d.Pool, Redis: d.Redis, Publisher: d.Writer, Log: d.Log})
 	go h.Run(ctx)
-	return h.Mount(ctx, opts)
+	return h.Mount(ctx, d.Guarded(g))
 }
 
 // Reports is the reports function: members report messages, admins resolve them from the queue
@@ -228,13 +224,9 @@ func Reports(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := d.Guarded(ctx)
-	if err != nil {
-		return nil, err
-	}
 	b := &bans.Bans{Pool: d.Pool, Outbox: d.Outbox, Roles: d.Keto, Bumper: g.Revocations, Source: reports.Source, Log: d.Log}
 	return reports.New(reports.Config{}, reports.Deps{Pool: d.Pool, Outbox: d.Outbox, Authz: g.Authorizer, Bans: b,
-		Log: d.Log}).Mount(ctx, opts)
+		Log: d.Log}).Mount(ctx, d.Guarded(g))
 }
 
 // mirror keeps Keto's copy of the conversation roles in step.
@@ -245,7 +237,7 @@ func mirror(d *boot.Deps) *messaging.Mirror {
 // Push is the push function: the push device routes and the pushes of im.message.created to
 // members without a live connection.
 func Push(ctx context.Context, d *boot.Deps) (http.Handler, error) {
-	opts, err := d.Guarded(ctx)
+	g, err := d.Guard(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +258,7 @@ func Push(ctx context.Context, d *boot.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fn.Mount(ctx, opts)
+	return fn.Mount(ctx, d.Guarded(g))
 }
 
 // pushProviders builds a Provider per configured platform: Web Push always (the VAPID key is the
