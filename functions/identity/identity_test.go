@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/keto"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 func TestRegisterValidatesEveryField(t *testing.T) {
@@ -366,7 +367,7 @@ func TestBansRolesAndLiveRules(t *testing.T) {
     require: Role:directory#members
 `)
 	start := time.Now()
-	eventually(t, 5*time.Second, "new rule in force", func() bool {
+	polltest.Until(t, 5*time.Second, "new rule in force", func() bool {
 		return e.do("GET", me, ivan.Tokens.AccessToken, nil).status == http.StatusForbidden
 	})
 	t.Logf("rule in force after %v", time.Since(start).Round(10*time.Millisecond))
@@ -423,7 +424,7 @@ func TestKetoOutageDegrades(t *testing.T) {
 	if err := e.keto.Start(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "admin route back", func() bool {
+	polltest.Until(t, 10*time.Second, "admin route back", func() bool {
 		return e.do("DELETE", "/v1/admin/users/"+kim.User.ID+"/ban", root.Tokens.AccessToken, nil).status == http.StatusNoContent
 	})
 	want(t, "kim unbanned", e.do("GET", "/v1/users/me", kim.Tokens.AccessToken, nil), http.StatusOK, "")

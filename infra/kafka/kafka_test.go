@@ -13,6 +13,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 func newEvent(t *testing.T, id, key string, n int) event.Event {
@@ -27,18 +28,6 @@ func newEvent(t *testing.T, id, key string, n int) event.Event {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // consumed is what consume has read so far: the events of each partition key in the order read.
@@ -161,7 +150,7 @@ func TestConsumeKeepsPerKeyOrderAcrossParallelPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := consume(t, kc, topic, "g")
-	waitFor(t, 15*time.Second, "all records", func() bool { return got.count() == keys*perKey })
+	polltest.Until(t, 15*time.Second, "all records", func() bool { return got.count() == keys*perKey })
 	for k := range keys {
 		key := fmt.Sprintf("key-%d", k)
 		seen := got.key(key)
@@ -218,7 +207,7 @@ func TestConsumeCommitsOnlyAfterSuccess(t *testing.T) {
 			return nil
 		})
 	}()
-	waitFor(t, 15*time.Second, "record 2 reached", func() bool {
+	polltest.Until(t, 15*time.Second, "record 2 reached", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(calls) > 0 && calls[len(calls)-1] == "2"
@@ -316,7 +305,7 @@ func TestUngroupedConsumerReadsEveryPartitionFromLatest(t *testing.T) {
 	<-started
 	// LastOffset is resolved when a reader starts; publish until every key shows up.
 	keys := []string{"a", "b", "c", "d", "e", "f"}
-	waitFor(t, 15*time.Second, "new records on every partition", func() bool {
+	polltest.Until(t, 15*time.Second, "new records on every partition", func() bool {
 		for _, k := range keys {
 			_ = w.Publish(context.Background(), topic, newEvent(t, "new-"+k, k, 1))
 		}

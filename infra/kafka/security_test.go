@@ -18,6 +18,7 @@ import (
 	"github.com/parley-im/parley/infra/internal/testpki"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // roundTrip creates a topic, publishes n events through a Writer and reads them back through a
@@ -57,7 +58,7 @@ func roundTrip(t *testing.T, kc *kafkatest.Cluster, sec kafka.Security) {
 				return nil
 			})
 		}()
-		waitFor(t, 20*time.Second, fmt.Sprintf("%d records (group %q) over %v", n, group, sec), func() bool {
+		polltest.Until(t, 20*time.Second, fmt.Sprintf("%d records (group %q) over %v", n, group, sec), func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(ids) == n

@@ -12,6 +12,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // Groups sharing tails each get every record once, in per-key order, whether they keep up (served
@@ -78,21 +79,21 @@ func TestTailsServeEveryGroupEveryRecordInOrder(t *testing.T) {
 		}
 		return c
 	}
-	waitFor(t, 20*time.Second, "fast groups read the backlog", func() bool { return count("fast-a") == 40 && count("fast-b") == 40 })
+	polltest.Until(t, 20*time.Second, "fast groups read the backlog", func() bool { return count("fast-a") == 40 && count("fast-b") == 40 })
 	// Live traffic in rounds, while the slow group stays stalled on its first records: the fast
 	// groups keep up from the shared window, and the slow one falls far behind it.
 	for round := range 10 {
 		publish(20)
 		want := 40 + 20*(round+1)
-		waitFor(t, 20*time.Second, "fast groups keep up", func() bool { return count("fast-a") == want && count("fast-b") == want })
+		polltest.Until(t, 20*time.Second, "fast groups keep up", func() bool { return count("fast-a") == want && count("fast-b") == want })
 	}
 	if c := count("slow"); c > 2 {
 		t.Fatalf("slow group read %d records while stalled, want at most one per partition", c)
 	}
 	close(gate)
-	waitFor(t, 30*time.Second, "slow group catches up", func() bool { return count("slow") == n })
+	polltest.Until(t, 30*time.Second, "slow group catches up", func() bool { return count("slow") == n })
 	publish(20) // after catching up, the slow group is served from the window again
-	waitFor(t, 20*time.Second, "every group reads the last round", func() bool {
+	polltest.Until(t, 20*time.Second, "every group reads the last round", func() bool {
 		return count("fast-a") == n && count("fast-b") == n && count("slow") == n
 	})
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // Concurrent publishes share writes: every caller is answered, every record lands exactly once with
@@ -48,7 +49,7 @@ func TestConcurrentPublishesShareWritesAndStayIntact(t *testing.T) {
 	}
 
 	read := consume(t, kc, topic, "check")
-	waitFor(t, 20*time.Second, "every record", func() bool { return read.count() >= callers*each*2 })
+	polltest.Until(t, 20*time.Second, "every record", func() bool { return read.count() >= callers*each*2 })
 	time.Sleep(200 * time.Millisecond) // a duplicate would arrive now
 	if total := read.count(); total != callers*each*2 {
 		t.Fatalf("%d records, want %d (each exactly once)", total, callers*each*2)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/platform"
+	"github.com/parley-im/parley/infra/polltest"
 	"github.com/parley-im/parley/infra/s3"
 )
 
@@ -191,17 +192,6 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // One private platform: dependencies, Kafka topics, versitygw with notifications, Keto with the
 // OPL, the broker ingress, triggers and the ping source delivering to (stand-in) functions, the
 // gateway's routing and readiness, restart of a killed child, and a clean stop.
@@ -317,7 +307,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		if resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("ingress answered %d", resp.StatusCode)
 		}
-		waitFor(t, 15*time.Second, "send function got the command", func() bool {
+		polltest.Until(t, 15*time.Second, "send function got the command", func() bool {
 			return strings.Contains(out.String(), "EVENT fn=send type=im.message.send.v1 id=cmd-1")
 		})
 		if strings.Contains(out.String(), "fn=fanout type=im.message.send.v1") {
@@ -326,7 +316,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 	})
 
 	t.Run("ping source reaches sweep", func(t *testing.T) {
-		waitFor(t, 15*time.Second, "outbox sweep ping", func() bool {
+		polltest.Until(t, 15*time.Second, "outbox sweep ping", func() bool {
 			return strings.Contains(out.String(), "EVENT fn=sweep type=dev.knative.sources.ping")
 		})
 	})
@@ -361,7 +351,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		if c, body := get(got.URL); c != 200 || body != "hello" {
 			t.Errorf("presigned GET = %d %q", c, body)
 		}
-		waitFor(t, 20*time.Second, "upload function got the bucket notification", func() bool {
+		polltest.Until(t, 20*time.Second, "upload function got the bucket notification", func() bool {
 			return strings.Contains(out.String(), "EVENT fn=upload type=dev.knative.kafka.event")
 		})
 	})
@@ -398,7 +388,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 20*time.Second, "functions restarted and ready", func() bool {
+		polltest.Until(t, 20*time.Second, "functions restarted and ready", func() bool {
 			return fn.Restarts() == 1 && fn.Pid() != old && p.Ready(ctx) == nil
 		})
 	})
@@ -417,7 +407,7 @@ func TestPlatformRunsEveryPart(t *testing.T) {
 		if err := w.Publish(ctx, "knative-broker-parley-default", e); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 15*time.Second, "fanout got the fact", func() bool {
+		polltest.Until(t, 15*time.Second, "fanout got the fact", func() bool {
 			return strings.Contains(out.String(), "EVENT fn=fanout type=im.message.created.v1 id=fact-1")
 		})
 	})

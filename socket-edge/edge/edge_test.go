@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/infra/auth"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/kafka/kafkatest"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // testTokens stands in for infra/auth's OIDC verifier: a token is valid when it was issued by the
@@ -629,7 +630,10 @@ func TestPresenceLeasesAndRegistry(t *testing.T) {
 	cmds := h.commands(ctx)
 	a, _ := h.dial("u1", "s1")
 	b, _ := h.dial("u1", "s2")
-	waitFor(t, func() bool { n, _ := h.rdb.ZCard(ctx, h.prefix+"presence:u1").Result(); return n == 2 })
+	polltest.Until(t, 10*time.Second, "two presence leases of u1", func() bool {
+		n, _ := h.rdb.ZCard(ctx, h.prefix+"presence:u1").Result()
+		return n == 2
+	})
 	ev := nextEvent(t, cmds, events.TypePresenceChanged)
 	if !strings.Contains(string(ev.Data()), `"online":true`) {
 		t.Fatalf("presence fact %s %s", ev.Type(), ev.Data())
@@ -663,14 +667,4 @@ func nextEvent(t testing.TB, ch <-chan event.Event, typ string) event.Event {
 			t.Fatalf("no %s produced", typ)
 		}
 	}
-}
-
-func waitFor(t testing.TB, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if ok() {
-			return
-		}
-	}
-	t.Fatal("condition not met in 10s")
 }

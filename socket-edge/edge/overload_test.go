@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/kafka"
 	"github.com/parley-im/parley/infra/otel"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 func messageDelivery(conv string, seq int64, recipients ...string) events.Delivery {
@@ -371,7 +372,7 @@ func TestSlowAnswersShedNewSends(t *testing.T) {
 		t.Fatalf("answer_latency sheds %d, want 1", got)
 	}
 	// No answers for latencyFresh: the signal goes stale and the next send is published (f6 never was).
-	waitFor(t, func() bool { return !h.e.latency.high(h.e.cfg.ShedAnswerLatency, time.Now()) })
+	polltest.Until(t, 10*time.Second, "answer latency back under the bound", func() bool { return !h.e.latency.high(h.e.cfg.ShedAnswerLatency, time.Now()) })
 	sendFrame(t, c, "f7", "m7")
 	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f7") {
 		t.Fatalf("next command published has correlation %q, want f7's", corr)
@@ -391,14 +392,14 @@ func TestDeliveryLagShedsNewSends(t *testing.T) {
 			Type: events.TypeMessageCreated, Time: time.Now().Add(-age).UTC(), Data: messageData("c9", seq)}})
 	}
 	late(1, 10*time.Second) // one outlier alone (a cold start) sheds nothing
-	waitFor(t, func() bool { return h.e.lag.value() > 1 })
+	polltest.Until(t, 10*time.Second, "a delivery lag measured", func() bool { return h.e.lag.value() > 1 })
 	if h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) {
 		t.Fatal("one slow delivery made the instance shed")
 	}
 	for seq := int64(2); seq <= 10; seq++ {
 		late(seq, 3*time.Second)
 	}
-	waitFor(t, func() bool { return h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
+	polltest.Until(t, 10*time.Second, "delivery lag over the bound", func() bool { return h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
 	sendFrame(t, c, "f1", "m1")
 	f := readUntil(t, c, events.FrameError)
 	if ef := errorOf(t, f); f.ID != "f1" || ef.Code != events.CodeUnavailable || !strings.Contains(ef.Message, "overloaded") {
@@ -411,7 +412,7 @@ func TestDeliveryLagShedsNewSends(t *testing.T) {
 	for seq := int64(11); seq <= 40; seq++ {
 		late(seq, 0)
 	}
-	waitFor(t, func() bool { return !h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
+	polltest.Until(t, 10*time.Second, "delivery lag back under the bound", func() bool { return !h.e.lag.high(h.e.cfg.ShedDeliveryLag, time.Now()) })
 	sendFrame(t, c, "f2", "m2")
 	if corr := events.StringExtension(nextEvent(t, cmds, events.TypeMessageSend), events.ExtCorrelationID); !strings.HasSuffix(corr, "/f2") {
 		t.Fatalf("next command published has correlation %q, want f2's (f1 was shed)", corr)
@@ -550,7 +551,7 @@ func TestMetricsAndWarnLogsShowWhy(t *testing.T) {
 	if code := closeCode(t, b, 5*time.Second); code != events.CloseRateLimited {
 		t.Fatalf("flood: close %d", code)
 	}
-	waitFor(t, func() bool { return h.e.Connections() == 1 })
+	polltest.Until(t, 10*time.Second, "one connection", func() bool { return h.e.Connections() == 1 })
 
 	srv := httptest.NewServer(tel.MetricsHandler())
 	defer srv.Close()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/events"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // fakeTransport records what a writer writes. With gate set, each writeFrames first waits for a
@@ -56,24 +57,12 @@ func (f *fakeTransport) snapshot() (writes []string, closes []int) {
 	return writes, append([]int(nil), f.closes...)
 }
 
-// waitFor polls cond for up to 5 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestWriterCoalescesWhileWriting: what is queued while a write is under way goes out in one write.
 func TestWriterCoalescesWhileWriting(t *testing.T) {
 	ft := &fakeTransport{gate: make(chan struct{})}
 	w := &writer{t: ft, limit: 1 << 20, timeout: time.Second}
 	w.enqueue([]byte("a"), disconnectSlow)
-	waitUntil(t, "the writer to take a", func() bool {
+	polltest.Until(t, 5*time.Second, "the writer to take a", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.queued == 0
@@ -84,7 +73,7 @@ func TestWriterCoalescesWhileWriting(t *testing.T) {
 		}
 	}
 	close(ft.gate)
-	waitUntil(t, "the writer goroutine to end", func() bool {
+	polltest.Until(t, 5*time.Second, "the writer goroutine to end", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return !w.writing
@@ -100,7 +89,7 @@ func TestWriterBoundClosesSlowConsumer(t *testing.T) {
 	if r, _ := w.enqueue([]byte("first"), disconnectSlow); r != enqueued {
 		t.Fatalf("first frame: %v", r)
 	}
-	waitUntil(t, "the writer to take the first frame", func() bool {
+	polltest.Until(t, 5*time.Second, "the writer to take the first frame", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return w.queued == 0
@@ -118,7 +107,7 @@ func TestWriterBoundClosesSlowConsumer(t *testing.T) {
 		t.Fatal("a second close counted")
 	}
 	ft.gate <- struct{}{}
-	waitUntil(t, "the close frame", func() bool { _, cs := ft.snapshot(); return len(cs) == 1 })
+	polltest.Until(t, 5*time.Second, "the close frame", func() bool { _, cs := ft.snapshot(); return len(cs) == 1 })
 	ws, cs := ft.snapshot()
 	if strings.Join(ws, "|") != "first" || cs[0] != events.CloseSlowConsumer {
 		t.Fatalf("writes %q, closes %v; want the first frame, then 4009 without the dropped queue", ws, cs)
@@ -156,7 +145,7 @@ func TestAckAndResendOnFakeTransport(t *testing.T) {
 	c.push([]byte("lazy"), "c2", 1) // a repeat
 	c.push([]byte("typing"), "", 0) // not a message: never remembered
 	c.ack("c1", 1)
-	waitUntil(t, "two resends", func() bool { return countWrites(ft, "lazy") == 3 })
+	polltest.Until(t, 5*time.Second, "two resends", func() bool { return countWrites(ft, "lazy") == 3 })
 	time.Sleep(150 * time.Millisecond)
 	if n := countWrites(ft, "lazy"); n != 3 {
 		t.Fatalf("the unacked push was written %d times; want 1 + ResendAttempts", n)
@@ -182,7 +171,7 @@ func TestPushAfterCloseForgotten(t *testing.T) {
 	c.closeWith(disconnectRevoked)
 	c.closeWith(disconnectBanned)
 	c.push([]byte("late"), "c1", 1)
-	waitUntil(t, "the close frame", func() bool { _, cs := ft.snapshot(); return len(cs) == 1 })
+	polltest.Until(t, 5*time.Second, "the close frame", func() bool { _, cs := ft.snapshot(); return len(cs) == 1 })
 	c.mu.Lock()
 	left := len(c.unacked)
 	c.mu.Unlock()

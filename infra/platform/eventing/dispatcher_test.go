@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/platform/eventing"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 const typeA, typeB = "im.test.a.v1", "im.test.b.v1"
@@ -37,7 +38,7 @@ func TestSubscriberReceivesBinaryMode(t *testing.T) {
 	if err := e.w.Publish(ctx, e.topic, in); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "delivery", func() bool { return len(sub.requests()) == 1 })
+	polltest.Until(t, 10*time.Second, "delivery", func() bool { return len(sub.requests()) == 1 })
 	r := sub.requests()[0]
 	if r.method != http.MethodPost || r.path != "/" {
 		t.Errorf("got %s %s, want POST /", r.method, r.path)
@@ -76,7 +77,7 @@ func TestTriggerFiltersOnType(t *testing.T) {
 		newEvent(t, "b1", typeB, "k", nil),
 		newEvent(t, "a2", typeA, "k", nil))
 	// One partition, ordered: once a2 arrived, b1 has been seen and filtered.
-	waitFor(t, 10*time.Second, "a2", func() bool { return len(sub.requestsFor("a2")) == 1 })
+	polltest.Until(t, 10*time.Second, "a2", func() bool { return len(sub.requestsFor("a2")) == 1 })
 	got := sub.ids()
 	if fmt.Sprint(got) != "[a1 a2]" {
 		t.Fatalf("delivered %v, want [a1 a2] (b1 filtered out)", got)
@@ -100,7 +101,7 @@ func TestTriggerFiltersOnAttributes(t *testing.T) {
 	}
 	e.publish(t, with("a-none", typeA, ""), with("a-false", typeA, "false"), with("b-true", typeB, "true"),
 		with("a-true", typeA, "true"), with("a-last", typeA, "true"))
-	waitFor(t, 10*time.Second, "a-last", func() bool { return len(sub.requestsFor("a-last")) == 1 })
+	polltest.Until(t, 10*time.Second, "a-last", func() bool { return len(sub.requestsFor("a-last")) == 1 })
 	got := sub.ids()
 	if fmt.Sprint(got) != "[a-true a-last]" {
 		t.Fatalf("delivered %v, want [a-true a-last]", got)
@@ -126,7 +127,7 @@ func TestRetryableStatusesAreRetriedWithBackoff(t *testing.T) {
 	dlq := e.collect(t, e.dlq)
 	e.publish(t, newEvent(t, "r1", typeA, "k", nil), newEvent(t, "after", typeA, "k", nil))
 
-	waitFor(t, 20*time.Second, "success after retries", func() bool { return len(sub.requestsFor("after")) == 1 })
+	polltest.Until(t, 20*time.Second, "success after retries", func() bool { return len(sub.requestsFor("after")) == 1 })
 	reqs := sub.requestsFor("r1")
 	if len(reqs) != len(statuses)+1 {
 		t.Fatalf("r1 attempts = %d, want %d", len(reqs), len(statuses)+1)
@@ -165,7 +166,7 @@ func TestTimeoutAndConnectionErrorAreRetried(t *testing.T) {
 	tr.Delivery.Timeout = 100 * time.Millisecond
 	e.run(t, tr)
 	e.publish(t, newEvent(t, "slow", typeA, "k", nil))
-	waitFor(t, 10*time.Second, "second attempt after timeout", func() bool { return len(sub.requestsFor("slow")) == 2 })
+	polltest.Until(t, 10*time.Second, "second attempt after timeout", func() bool { return len(sub.requestsFor("slow")) == 2 })
 
 	// Nobody listening: connection refused is retried, then dead-lettered without a status code.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -178,7 +179,7 @@ func TestTimeoutAndConnectionErrorAreRetried(t *testing.T) {
 	e2.run(t, tr2)
 	dlq := e2.collect(t, e2.dlq)
 	e2.publish(t, newEvent(t, "lost", typeA, "k", nil))
-	waitFor(t, 10*time.Second, "dead letter", func() bool { return dlq.len() == 1 })
+	polltest.Until(t, 10*time.Second, "dead letter", func() bool { return dlq.len() == 1 })
 	if el := time.Since(start); el < 20*time.Millisecond+40*time.Millisecond {
 		t.Errorf("dead-lettered after %v: the two retries' backoff did not happen", el)
 	}
@@ -208,7 +209,7 @@ func TestBadRequestIsDeadLetteredWithoutRetry(t *testing.T) {
 	in := newEvent(t, "poison", typeA, "conv-9", map[string]int{"n": 1})
 	e.publish(t, in, newEvent(t, "next", typeA, "conv-9", nil))
 
-	waitFor(t, 10*time.Second, "dead letter and next event", func() bool {
+	polltest.Until(t, 10*time.Second, "dead letter and next event", func() bool {
 		return dlq.len() == 1 && len(sub.requestsFor("next")) == 1
 	})
 	if n := len(sub.requestsFor("poison")); n != 1 {
@@ -241,7 +242,7 @@ func TestExhaustedRetriesAreDeadLettered(t *testing.T) {
 	e.run(t, tr)
 	dlq := e.collect(t, e.dlq)
 	e.publish(t, newEvent(t, "doomed", typeA, "k", nil))
-	waitFor(t, 10*time.Second, "dead letter", func() bool { return dlq.len() == 1 })
+	polltest.Until(t, 10*time.Second, "dead letter", func() bool { return dlq.len() == 1 })
 	if n := len(sub.requestsFor("doomed")); n != 3 {
 		t.Errorf("attempts = %d, want 1 + 2 retries", n)
 	}
@@ -271,12 +272,12 @@ func TestReplyIsProducedIntoBrokerAndDispatched(t *testing.T) {
 	broker := e.collect(t, e.topic)
 	e.publish(t, newEvent(t, "cmd-1", typeA, "conv-7", nil))
 
-	waitFor(t, 10*time.Second, "reply dispatched", func() bool { return len(sink.requestsFor("reply-of-cmd-1")) == 1 })
+	polltest.Until(t, 10*time.Second, "reply dispatched", func() bool { return len(sink.requestsFor("reply-of-cmd-1")) == 1 })
 	r := sink.requestsFor("reply-of-cmd-1")[0]
 	if r.header.Get("Ce-Type") != typeB || string(r.body) != `{"ok":"yes"}` {
 		t.Errorf("reply arrived as %v %s", r.header, r.body)
 	}
-	waitFor(t, 10*time.Second, "reply in broker topic", func() bool { return broker.len() == 2 })
+	polltest.Until(t, 10*time.Second, "reply in broker topic", func() bool { return broker.len() == 2 })
 	evs, keys := broker.snapshot()
 	for i, ev := range evs {
 		if ev.ID() == "reply-of-cmd-1" && keys[i] != "conv-7" {
@@ -331,7 +332,7 @@ func TestOrderedHoldsOnlyTheFailingPartition(t *testing.T) {
 	e.publish(t, evs...)
 
 	// Wait until every record outside the held partition is delivered.
-	waitFor(t, 20*time.Second, "other partitions drained", func() bool {
+	polltest.Until(t, 20*time.Second, "other partitions drained", func() bool {
 		for k := range keysN {
 			key := fmt.Sprintf("key-%d", k)
 			if partitionOf(key, parts) == heldPart {
@@ -344,7 +345,7 @@ func TestOrderedHoldsOnlyTheFailingPartition(t *testing.T) {
 		return true
 	})
 	// The held record is being retried and nothing after it in its partition got through.
-	waitFor(t, 10*time.Second, "held record retried", func() bool { return len(sub.requestsFor(held+"/3")) >= 3 })
+	polltest.Until(t, 10*time.Second, "held record retried", func() bool { return len(sub.requestsFor(held+"/3")) >= 3 })
 	// In the held partition only the records published before the held one got through.
 	wantBefore := 0
 	for k := range keysN {
@@ -371,7 +372,7 @@ func TestOrderedHoldsOnlyTheFailingPartition(t *testing.T) {
 	mu.Lock()
 	release = true
 	mu.Unlock()
-	waitFor(t, 20*time.Second, "held partition drained", func() bool { return len(sub.requestsFor(held+fmt.Sprintf("/%d", perKey-1))) == 1 })
+	polltest.Until(t, 20*time.Second, "held partition drained", func() bool { return len(sub.requestsFor(held+fmt.Sprintf("/%d", perKey-1))) == 1 })
 	// Per key: delivered in publish order, each once except the retried one.
 	seen := map[string][]int{}
 	for _, r := range sub.requests() {
@@ -421,17 +422,17 @@ func TestUnorderedIsConcurrentAndCommitsBelowUnfinished(t *testing.T) {
 	}
 	e.publish(t, evs...)
 	// u1..u9 complete while u0 is still in flight: concurrency within the partition.
-	waitFor(t, 10*time.Second, "u1..u9 while u0 in flight", func() bool { return len(sub.requests()) == 10 })
+	polltest.Until(t, 10*time.Second, "u1..u9 while u0 in flight", func() bool { return len(sub.requests()) == 10 })
 	stop() // u0 unfinished: its offset (and so the later ones) must not be committed
 	unblock.Do(func() { close(block) })
 
 	sub2 := newSubscriber(t, nil)
 	tr.Subscriber = sub2.URL
 	e.run(t, tr)
-	waitFor(t, 15*time.Second, "u0 redelivered after restart", func() bool { return len(sub2.requestsFor("u0")) == 1 })
+	polltest.Until(t, 15*time.Second, "u0 redelivered after restart", func() bool { return len(sub2.requestsFor("u0")) == 1 })
 
 	// Once u0 is done everything is committed: a third run of the group gets nothing old.
-	waitFor(t, 10*time.Second, "all redelivered", func() bool { return len(sub2.requests()) == 10 })
+	polltest.Until(t, 10*time.Second, "all redelivered", func() bool { return len(sub2.requests()) == 10 })
 }
 
 // A Kafka source wraps a plain record as Knative's KafkaSource does and discards replies.
@@ -454,7 +455,7 @@ func TestKafkaSourceWrapsPlainRecords(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "wrapped record", func() bool { return len(sub.requests()) == 1 })
+	polltest.Until(t, 10*time.Second, "wrapped record", func() bool { return len(sub.requests()) == 1 })
 	r := sub.requests()[0]
 	want := map[string]string{
 		"Ce-Type":               events.TypeKafkaRecord,
@@ -478,7 +479,7 @@ func TestKafkaSourceWrapsPlainRecords(t *testing.T) {
 	}
 	// The reply is discarded: the topic keeps only the original record.
 	e.publish(t, newEvent(t, "marker", typeA, "k", nil))
-	waitFor(t, 10*time.Second, "marker", func() bool { return len(sub.requestsFor("marker")) == 1 })
+	polltest.Until(t, 10*time.Second, "marker", func() bool { return len(sub.requestsFor("marker")) == 1 })
 	for _, ev := range func() []event.Event { evs, _ := broker.snapshot(); return evs }() {
 		if ev.ID() == "should-vanish" {
 			t.Fatal("a KafkaSource reply was produced")
@@ -493,7 +494,7 @@ func TestPingSourceSendsOnSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = p.Run(ctx) }()
-	waitFor(t, 5*time.Second, "two pings", func() bool { return len(sub.requests()) >= 2 })
+	polltest.Until(t, 5*time.Second, "two pings", func() bool { return len(sub.requests()) >= 2 })
 	r := sub.requests()[0]
 	if r.header.Get("Ce-Type") != eventing.TypePing || r.header.Get("Ce-Source") != "/apis/v1/namespaces/parley/pingsources/outbox-sweep" ||
 		string(r.body) != `{"job":"outbox-sweep"}` || r.header.Get("Content-Type") != "application/json" {

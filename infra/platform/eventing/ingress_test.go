@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-im/parley/events"
 	"github.com/parley-im/parley/infra/platform/eventing"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // gatedPublisher holds every Publish until released, then stores through the real writer.
@@ -73,7 +74,7 @@ func TestIngressAnswers202OnlyOnceStored(t *testing.T) {
 	if r.code != http.StatusAccepted {
 		t.Fatalf("status %d, want 202", r.code)
 	}
-	waitFor(t, 10*time.Second, "event in broker topic", func() bool { return broker.len() == 1 })
+	polltest.Until(t, 10*time.Second, "event in broker topic", func() bool { return broker.len() == 1 })
 	evs, keys := broker.snapshot()
 	if evs[0].ID() != "in-1" || keys[0] != "conv-3" || string(evs[0].Data()) != `{"text":"hi"}` {
 		t.Errorf("stored %v with key %q", evs[0], keys[0])
@@ -109,7 +110,7 @@ func TestIngressStructuredModeAndErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d, want 405", resp.StatusCode)
 	}
-	waitFor(t, 10*time.Second, "structured event stored", func() bool { return broker.len() == 1 })
+	polltest.Until(t, 10*time.Second, "structured event stored", func() bool { return broker.len() == 1 })
 	evs, keys := broker.snapshot()
 	if evs[0].ID() != "s-1" || keys[0] != "k9" {
 		t.Errorf("stored %v key %q", evs[0], keys[0])

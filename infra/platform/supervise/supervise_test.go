@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/infra/platform/supervise"
+	"github.com/parley-im/parley/infra/polltest"
 )
 
 // The test binary doubles as the child: SUPERVISE_HELPER selects what it does.
@@ -67,17 +68,6 @@ func alive(pid int) bool {
 	return len(f) > 2 && f[2] != "Z"
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestKilledChildIsRestartedAndOutputPrefixed(t *testing.T) {
 	out := &syncBuf{}
 	p, err := supervise.Start(spec("sleep"), supervise.NewLineWriter(out), slog.New(slog.DiscardHandler))
@@ -85,7 +75,7 @@ func TestKilledChildIsRestartedAndOutputPrefixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop(context.Background())
-	waitFor(t, "first output", func() bool { return strings.Contains(out.String(), "child up") })
+	polltest.Until(t, 10*time.Second, "first output", func() bool { return strings.Contains(out.String(), "child up") })
 	if !strings.HasPrefix(out.String(), "sleep") || !strings.Contains(out.String(), "| child up") {
 		t.Errorf("output not prefixed: %q", out.String())
 	}
@@ -93,7 +83,7 @@ func TestKilledChildIsRestartedAndOutputPrefixed(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "restart", func() bool { return p.Restarts() == 1 && p.Pid() != first && alive(p.Pid()) })
+	polltest.Until(t, 10*time.Second, "restart", func() bool { return p.Restarts() == 1 && p.Pid() != first && alive(p.Pid()) })
 }
 
 func TestStopKillsTheWholeGroupEvenIfTermIgnored(t *testing.T) {
@@ -103,7 +93,7 @@ func TestStopKillsTheWholeGroupEvenIfTermIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gc int
-	waitFor(t, "grandchild pid", func() bool {
+	polltest.Until(t, 10*time.Second, "grandchild pid", func() bool {
 		i := strings.Index(out.String(), "gcpid=")
 		if i < 0 {
 			return false
@@ -116,13 +106,13 @@ func TestStopKillsTheWholeGroupEvenIfTermIgnored(t *testing.T) {
 	if err := p.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "child and grandchild gone", func() bool { return !alive(child) && !alive(gc) })
+	polltest.Until(t, 10*time.Second, "child and grandchild gone", func() bool { return !alive(child) && !alive(gc) })
 
 	q, err := supervise.Start(spec("ignore-term"), supervise.NewLineWriter(out), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "child up", func() bool { return strings.Count(out.String(), "child up") == 1 })
+	polltest.Until(t, 10*time.Second, "child up", func() bool { return strings.Count(out.String(), "child up") == 1 })
 	pid := q.Pid()
 	start := time.Now()
 	err = q.Stop(context.Background())
@@ -132,7 +122,7 @@ func TestStopKillsTheWholeGroupEvenIfTermIgnored(t *testing.T) {
 	if el := time.Since(start); el < 300*time.Millisecond || el > 5*time.Second {
 		t.Errorf("stop took %v, want about the 300ms StopTimeout", el)
 	}
-	waitFor(t, "SIGTERM-ignoring child killed", func() bool { return !alive(pid) })
+	polltest.Until(t, 10*time.Second, "SIGTERM-ignoring child killed", func() bool { return !alive(pid) })
 	if q.Restarts() != 0 {
 		t.Errorf("a stopped child was restarted")
 	}
@@ -168,8 +158,8 @@ func TestPidFileFollowsRestarts(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "restart", func() bool { return p.Restarts() == 1 && alive(p.Pid()) })
-	waitFor(t, "pid file rewritten", func() bool { return filePid() == p.Pid() && filePid() != first })
+	polltest.Until(t, 10*time.Second, "restart", func() bool { return p.Restarts() == 1 && alive(p.Pid()) })
+	polltest.Until(t, 10*time.Second, "pid file rewritten", func() bool { return filePid() == p.Pid() && filePid() != first })
 	if err := p.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
