@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +110,11 @@ func (c Config) Err() error { return c.err }
 
 // FunctionErr is what is malformed among the settings of the function name (nil when all parsed).
 func (c Config) FunctionErr(name string) error { return c.fnErr[name] }
+
+// FailingFunctions names the functions FunctionErr refuses, sorted.
+func (c Config) FailingFunctions() []string {
+	return slices.Sorted(maps.Keys(c.fnErr))
+}
 
 // Env reads Config through getenv (os.Getenv in a main).
 func Env(getenv func(string) string) Config {
