@@ -58,9 +58,18 @@ export class Socket {
     this.setState('stopped');
   }
 
-  /** The browser says it is offline: drop the connection now (sends queue) instead of waiting for a timeout. */
+  /**
+   * The browser says it is offline: drop the connection now (sends queue) instead of waiting for a
+   * timeout. The socket is let go at once, not when its close handshake ends: offline, the server's
+   * answer may never arrive, and until then the app would still count the connection as open.
+   */
   suspend(): void {
-    if (this.ws && this.wanted) this.ws.close(4000, 'offline');
+    const ws = this.ws;
+    if (!ws || !this.wanted) return;
+    this.ws = null;
+    this.cleanup('The connection was lost.');
+    ws.close(4000, 'offline');
+    this.scheduleRetry(4000); // a plain retry; connect waits for the `online` event
   }
 
   /** Reconnects at once (the browser came back online). */
