@@ -142,7 +142,9 @@ func Env(getenv func(string) string) Config {
 	c.MaxConcurrent = 256
 	guard.Func("MAX_CONCURRENT", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)
-		c.MaxConcurrent = uint(n)
+		if err == nil {
+			c.MaxConcurrent = uint(n)
+		}
 		return err
 	})
 	c.guardErr = guard.Err()
